@@ -1,0 +1,79 @@
+"""The ``mathcls`` command line. Commands live in their own modules and load on demand, so
+``mathcls --help`` stays fast and never imports torch."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+
+import click
+
+from .. import __version__
+
+#: command name -> "module:function", loaded when the command runs or its help is shown.
+COMMANDS: dict[str, str] = {
+    "download": "mathcls.cli.kaggle_cmds:download",
+    "train": "mathcls.cli.train:train",
+    "predict": "mathcls.cli.predict:predict",
+    "explain": "mathcls.cli.explain:explain",
+    "submit": "mathcls.cli.kaggle_cmds:submit",
+}
+
+#: one-line help shown in ``mathcls --help`` without importing the command module.
+SHORT_HELP: dict[str, str] = {
+    "download": "Download the competition files with the Kaggle API.",
+    "train": "Train one model family and save a model folder.",
+    "predict": "Predict labels for a CSV and write a submission.",
+    "explain": "Show the most indicative terms per class of a TF-IDF model.",
+    "submit": "Validate a submission and upload it to Kaggle.",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported only when used, and which turns user errors
+    (:class:`~mathcls.errors.MathclsError`) into one line on stderr and exit code 1."""
+
+    def list_commands(self, ctx):
+        return list(COMMANDS)
+
+    def get_command(self, ctx, name):
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, SHORT_HELP.get(name, "")) for name in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx):
+        from ..config import env
+        from ..errors import MathclsError
+
+        try:
+            return super().invoke(ctx)
+        except MathclsError as exc:
+            if env("DEBUG"):
+                raise
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted; finished outputs are kept, partial ones removed.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="mathcls")
+def cli():
+    """mathcls: classify math problems into 8 topics.
+
+    Start with `mathcls run --demo --out runs/demo`, or train one model with
+    `mathcls train tfidf --data data/ --out runs/tfidf`.
+    Set MATHCLS_DEBUG=1 to see full tracebacks.
+    """
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="mathcls")

@@ -1,0 +1,58 @@
+"""Options and parsers shared by several commands."""
+
+from __future__ import annotations
+
+import ast
+
+import click
+
+from ..config import DEFAULT_SEED
+
+
+def parse_value(text: str):
+    """Parse a ``-p`` value: int, float, bool, None, tuple/list/dict literals, else the string."""
+    s = text.strip()
+    low = s.lower()
+    if low in {"none", "null"}:
+        return None
+    if low in {"true", "yes", "on"}:
+        return True
+    if low in {"false", "no", "off"}:
+        return False
+    try:
+        return ast.literal_eval(s)
+    except (ValueError, SyntaxError):
+        return s
+
+
+def parse_params(items) -> dict:
+    """``("C=10", "word_ngram_range=(1,3)")`` -> ``{"C": 10, "word_ngram_range": (1, 3)}``."""
+    out = {}
+    for item in items or ():
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE (e.g. -p C=10).", param_hint="-p/--param")
+        out[name.strip()] = parse_value(value)
+    return out
+
+
+def data_option(required=True, **kw):
+    return click.option(
+        "--data", "data_dir", type=click.Path(file_okay=False, path_type=str), required=required,
+        help="Competition folder with train.csv and test.csv (e.g. data/ or ../shared/data/kasut).", **kw,
+    )
+
+
+param_option = click.option(
+    "-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
+    help="Set an estimator parameter; repeatable. Values parse as int/float/bool/None/tuple.",
+)
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
+    help="TOML config; parameters come from [models.<name>.params].",
+)
+seed_option = click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed for folds and models.")
+generation_option = click.option(
+    "--use-generation", is_flag=True, default=False,
+    help="Add data/generated rows (mathcls generate) to the training folds only.",
+)

@@ -1,0 +1,51 @@
+"""``mathcls download`` and ``mathcls submit``."""
+
+from __future__ import annotations
+
+import click
+
+from ..kaggle import DEFAULT_COMPETITION
+
+competition_option = click.option(
+    "--competition", default=DEFAULT_COMPETITION, show_default=True, help="Kaggle competition slug."
+)
+
+
+@click.command()
+@competition_option
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), default="data", show_default=True,
+              help="Folder to write train.csv, test.csv and sample_submission.csv into.")
+def download(competition, out):
+    """Download the competition files with the Kaggle API.
+
+    Needs ~/.kaggle/kaggle.json or KAGGLE_USERNAME and KAGGLE_KEY.
+
+    \b
+    Example:
+      mathcls download --out data/
+    """
+    from ..kaggle import download as do_download
+
+    files = do_download(competition, out)
+    click.echo(f"Downloaded {len(files)} file(s) into {out}.")
+
+
+@click.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=str))
+@click.option("-m", "--message", required=True, help="Submission message shown on Kaggle.")
+@competition_option
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default="data", show_default=True,
+              help="Competition folder whose test.csv (and sample_submission.csv) the ids are checked against.")
+def submit(file, message, competition, data_dir):
+    """Validate FILE against the competition's test ids, then upload it to Kaggle.
+
+    \b
+    Example:
+      mathcls submit submission.csv -m "tfidf baseline"
+    """
+    from ..kaggle import submit as do_submit
+    from ..prediction import validate_submission_file
+
+    validate_submission_file(file, data_dir)
+    do_submit(file, message, competition)
+    click.echo(f"Submitted {file} to {competition}.")

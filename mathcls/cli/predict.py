@@ -1,0 +1,33 @@
+"""``mathcls predict``."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("-m", "--model", "model_dir", type=click.Path(path_type=str), required=True,
+              help="Model folder (from `mathcls train`, a checkpoint, or a stack).")
+@click.option("--input", "input_path", type=click.Path(path_type=str), required=True,
+              help="CSV with id,Question (e.g. test.csv).")
+@click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=str), default="submission.csv",
+              show_default=True, help="Submission CSV to write (id,label).")
+@click.option("--proba", is_flag=True, default=False,
+              help="Also write per-class probabilities to <output>_proba.csv.")
+@click.option("--sample", "sample_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="sample_submission.csv to check ids against (default: the one beside --input, if any).")
+@click.option("--batch-size", type=int, default=None, help="Prediction batch size for neural models.")
+def predict(model_dir, input_path, output_path, proba, sample_path, batch_size):
+    """Predict a label for every row of INPUT and write OUTPUT (id,label), in input order.
+
+    \b
+    Example:
+      mathcls predict -m runs/tfidf --input data/test.csv --output submission.csv
+    """
+    from ..prediction import predict_file
+
+    result = predict_file(model_dir, input_path, output_path, proba=proba, sample_path=sample_path,
+                          batch_size=batch_size)
+    click.echo(f"Wrote {result.n_rows} predictions to {result.output}"
+               + (f" and probabilities to {result.proba_output}" if result.proba_output else "")
+               + f" ({result.rows_per_second:.0f} rows/s).")

@@ -1,0 +1,41 @@
+"""``mathcls train MODEL``."""
+
+from __future__ import annotations
+
+import click
+
+from ..models import MODELS
+from .common import config_option, data_option, generation_option, param_option, parse_params, seed_option
+
+
+@click.command()
+@click.argument("model", metavar="MODEL")
+@data_option()
+@click.option("--out", "out", type=click.Path(path_type=str), required=True, help="Model folder to write.")
+@param_option
+@config_option
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="JSON file of parameters, e.g. best_params.json from `mathcls tune`.")
+@click.option("--cv", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Cross-validate with K stratified folds before the final fit and print F1-micro (0: skip).")
+@seed_option
+@generation_option
+def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation):
+    """Train MODEL on DATA/train.csv and save it to OUT.
+
+    MODEL is one of the registered families (tfidf, ...). Parameters come from the
+    defaults, then --config, then --params, then each -p NAME=VALUE.
+
+    \b
+    Example:
+      mathcls train tfidf --data data/ --out runs/tfidf -p C=10 --cv 5
+    """
+    from ..training import train as run_train
+
+    if model not in MODELS:
+        raise click.BadParameter(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}.", param_hint="MODEL")
+    result = run_train(
+        model, data_dir, out, config=config, params_file=params_file, overrides=parse_params(params),
+        cv=cv or None, seed=seed, use_generation=use_generation, echo=click.echo,
+    )
+    click.echo(f"Trained {model} on {result.n_rows} rows in {result.fit_seconds:.1f}s; saved to {result.model_dir}")

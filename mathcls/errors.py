@@ -1,0 +1,32 @@
+"""Errors a user can cause. The CLI prints their message as one line and exits non-zero."""
+
+
+class MathclsError(Exception):
+    """A problem the user can fix: bad input file, unknown model name, missing credentials.
+
+    The message is one sentence that says what was wrong and what to do.
+    """
+
+
+class DataError(MathclsError, ValueError):
+    """A competition file is missing or malformed."""
+
+
+class ModelFolderError(MathclsError, ValueError):
+    """A saved model folder is missing, incomplete or of an unknown format."""
+
+
+class OptionalDependencyError(MathclsError, ImportError):
+    """An optional dependency is not installed."""
+
+
+def require(module: str, extra: str = "neural"):
+    """Import ``module`` or raise :class:`OptionalDependencyError` naming the extra to install."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise OptionalDependencyError(
+            f"{module} is not installed; install it with `pip install 'mathcls[{extra}]'`."
+        ) from exc

@@ -1,0 +1,118 @@
+"""Train one estimator family on a competition folder: parameters from defaults, config, a params
+file and ``-p`` overrides; optional cross-validation on the shared folds; save a model folder."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import f1_score
+
+from .config import DEFAULT_SEED, load_config, model_params
+from .data import LABEL, TEXT, load_competition
+from .errors import MathclsError
+from .folds import iter_splits, load_or_make_folds
+from .models import make_model
+
+
+def read_params_file(path, model: str | None = None) -> dict:
+    """Read parameters from a JSON file: ``best_params.json`` from ``mathcls tune`` (``{"model":
+    ..., "params": {...}}``) or a plain ``{name: value}`` object."""
+    from .persist import decode_param
+
+    p = Path(path)
+    if not p.is_file():
+        raise MathclsError(f"Params file {p} does not exist; pass a JSON file such as best_params.json.")
+    try:
+        payload = json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise MathclsError(f"Params file {p} is not valid JSON ({exc}).") from None
+    if not isinstance(payload, dict):
+        raise MathclsError(f"Params file {p} must hold a JSON object of parameter names and values.")
+    if "params" in payload and isinstance(payload["params"], dict):
+        if model and payload.get("model") not in (None, model):
+            raise MathclsError(f"Params file {p} is for model {payload['model']!r}, not {model!r}.")
+        payload = payload["params"]
+    out = {}
+    for k, v in payload.items():
+        v = decode_param(v)
+        if isinstance(v, list) and len(v) == 2 and all(isinstance(x, (int, float)) for x in v):
+            v = tuple(v)
+        out[k] = v
+    return out
+
+
+def resolve_params(model: str, config=None, params_file=None, overrides=None) -> dict:
+    """Defaults < ``[models.<model>.params]`` in the config < params file < ``-p`` overrides."""
+    cfg = config if isinstance(config, dict) else load_config(config)
+    params = model_params(cfg, model)
+    if params_file:
+        params.update(read_params_file(params_file, model))
+    params.update(overrides or {})
+    return params
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    params: dict
+    cv_scores: list = field(default_factory=list)
+    fit_seconds: float = 0.0
+    n_rows: int = 0
+
+    @property
+    def cv_mean(self) -> float | None:
+        return float(np.mean(self.cv_scores)) if self.cv_scores else None
+
+
+def cross_validate(estimator, texts, y, fold, on_fold=None) -> list[float]:
+    """F1-micro of ``clone(estimator)`` on each fold."""
+    scores = []
+    texts = np.asarray(texts, dtype=object)
+    for k, (tr, va) in enumerate(iter_splits(fold)):
+        est = clone(estimator).fit(list(texts[tr]), y[tr])
+        score = f1_score(y[va], est.predict(list(texts[va])), average="micro")
+        scores.append(float(score))
+        if on_fold:
+            on_fold(k, score)
+    return scores
+
+
+def train(model: str, data_dir, out, config=None, params_file=None, overrides=None, cv: int | None = None,
+          seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print) -> TrainResult:
+    """Fit ``model`` on ``data_dir/train.csv`` and save it to ``out``; optionally cross-validate first."""
+    from .persist import save_model
+
+    params = resolve_params(model, config, params_file, overrides)
+    estimator = make_model(model, params)  # rejects unknown parameter names before loading data
+    comp = load_competition(data_dir, need_test=False)
+    texts = comp.train[TEXT].tolist()
+    y = comp.train[LABEL].to_numpy()
+    extra_texts, extra_y = [], np.empty(0, dtype=y.dtype)
+    if use_generation:
+        from .generation_data import load_generated
+
+        gen = load_generated(data_dir)
+        extra_texts, extra_y = gen[TEXT].tolist(), gen[LABEL].to_numpy()
+        echo(f"Adding {len(extra_texts)} generated rows to training.")
+    result = TrainResult(Path(out), params, n_rows=len(texts))
+    if cv:
+        fold = load_or_make_folds(Path(out).parent / f".folds-{comp.data_hash}", y, cv, seed, comp.data_hash)
+        echo(f"Cross-validating {model} on {len(texts)} rows, {cv} folds...")
+        result.cv_scores = cross_validate(
+            estimator, texts, y, fold, on_fold=lambda k, s: echo(f"  fold {k + 1}/{cv}: F1-micro {s:.4f}")
+        )
+        echo(f"CV F1-micro: {result.cv_mean:.4f} ± {np.std(result.cv_scores):.4f}")
+    t0 = time.perf_counter()
+    estimator.fit(texts + extra_texts, np.concatenate([y, extra_y]))
+    result.fit_seconds = time.perf_counter() - t0
+    save_model(estimator, out, train_sha256=comp.train_sha256, extra={
+        "data_dir": str(comp.root), "cv_f1_micro": result.cv_mean, "cv_scores": result.cv_scores,
+        "fit_seconds": round(result.fit_seconds, 2), "n_train_rows": len(texts) + len(extra_texts),
+        "use_generation": use_generation,
+    })
+    return result
