@@ -71,3 +71,24 @@ def load_or_make_folds(folder: str | os.PathLike, y, n_splits: int, seed: int, d
     fold = make_folds(y, n_splits, seed, groups)
     save_folds(fold, p, data_hash, seed)
     return fold
+
+
+def splits_with_extra(fold: np.ndarray, extra_source=None):
+    """Yield ``(train_idx, valid_idx)`` over real rows followed by extra (generated/augmented) rows.
+
+    Indices ``0..n_real-1`` are the real rows (``fold`` gives their fold ids); index ``n_real + j``
+    is extra row ``j``. Extra rows join training folds only, never validation. An extra row whose
+    ``extra_source[j]`` is a real row index stays out of the training part of the fold that
+    validates its source row, so a copy of a validation question never trains the model; a source
+    of ``-1`` (procedurally generated, no source) joins every training fold.
+    """
+    fold = np.asarray(fold)
+    n_real = len(fold)
+    source = np.asarray([] if extra_source is None else extra_source, dtype=np.int64)
+    if len(source) and source.max() >= n_real:
+        raise MathclsError(f"An extra row names source row {int(source.max())}, but there are only {n_real} rows.")
+    source_fold = np.where(source >= 0, fold[np.clip(source, 0, None)] if len(source) else source, -1)
+    for k in range(int(fold.max()) + 1):
+        train_real = np.flatnonzero(fold != k)
+        train_extra = n_real + np.flatnonzero(source_fold != k)
+        yield np.concatenate([train_real, train_extra]), np.flatnonzero(fold == k)
