@@ -1,0 +1,32 @@
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s tests-postgres`, `nox -s benchmark`.
+
+Every session installs torch through constraints-cpu.txt (the CPU wheel), so no CUDA build is pulled.
+"""
+
+from __future__ import annotations
+
+import nox
+
+nox.options.sessions = ["lint", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+
+CONSTRAINTS = ["-c", "constraints-cpu.txt"]
+
+
+def install(session, extras="all"):
+    session.install(*CONSTRAINTS, "torch")
+    session.install(*CONSTRAINTS, "-e", f".[{extras}]")
+
+
+@nox.session
+def tests(session):
+    """Run the test suite (CPU): `nox -s tests -- -k tfidf` passes arguments to pytest."""
+    install(session)
+    session.run("pytest", "-q", *session.posargs, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
+
+
+@nox.session
+def lint(session):
+    """ruff on the package, tests and scripts."""
+    session.install("ruff>=0.5")
+    session.run("ruff", "check", "mathcls", "tests", "experiments", "noxfile.py")
