@@ -34,6 +34,12 @@ def cache_dir() -> Path:
     return path.expanduser()
 
 
+def launcher_mixed_precision() -> str | None:
+    """The mixed precision ``accelerate launch`` was started with (``ACCELERATE_MIXED_PRECISION``), if any."""
+    value = os.environ.get("ACCELERATE_MIXED_PRECISION")
+    return value.lower() if value else None
+
+
 def load_config(path: str | os.PathLike | None) -> dict[str, Any]:
     """Read a TOML config; ``None`` gives an empty config."""
     if path is None:

@@ -30,3 +30,7 @@ def require(module: str, extra: str = "neural"):
         raise OptionalDependencyError(
             f"{module} is not installed; install it with `pip install 'mathcls[{extra}]'`."
         ) from exc
+
+
+class ParameterError(MathclsError, ValueError):
+    """An estimator parameter has an invalid value (raised when ``fit`` validates its parameters)."""

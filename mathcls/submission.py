@@ -27,7 +27,7 @@ def validate_submission(sub: pd.DataFrame, test_ids=None, sample_ids=None, where
     bad = ~labels.isin(allowed)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{where}: row {i + 1} has label {sub[LABEL].iloc[i]!r}; labels must be integers 0..7.")
+        raise DataError(f"{where}: row {i + 1} has label {labels.iloc[i]!r}; labels must be integers 0..7.")
     for ref, name in ((test_ids, "test.csv"), (sample_ids, "sample_submission.csv")):
         if ref is None:
             continue

@@ -17,8 +17,20 @@ from sklearn.base import BaseEstimator, TransformerMixin
 _BYTES_LITERAL = re.compile(r"""^\s*b(['"])(.*)\1\s*$""", re.DOTALL)
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _HTML_ENTITY = re.compile(r"&(?:[A-Za-z]{2,8}|#\d{1,6}|#x[0-9A-Fa-f]{1,6});")
-# A literal backslash-n that is not the start of a LaTeX command such as \neq or \nu.
-_ESCAPED_NEWLINE = re.compile(r"\\n(?![A-Za-z])")
+# A literal backslash-n ("\\n" left by scraping) unless it starts a LaTeX command such as \neq or \nu.
+_ESCAPED_NEWLINE = re.compile(r"\\n([A-Za-z]*)")
+_LATEX_N_COMMANDS = frozenset("""
+    ne neq nu nabla not notin ni neg nmid nleq ngeq nleqslant ngeqslant nless ngtr nexists natural
+    nearrow nwarrow nsubseteq nsupseteq nsubset nsupset nparallel ncong nsim noindent nolimits newline
+    newpage newcommand normalsize nonumber notag nrightarrow nleftarrow nRightarrow nLeftarrow
+    nLeftrightarrow nleftrightarrow nvdash nVdash nprec nsucc ntriangleleft ntriangleright numberwithin
+    nobreak nprime
+""".split())
+
+
+def _unescape_newline(m: re.Match) -> str:
+    word = "n" + m.group(1)
+    return m.group(0) if word in _LATEX_N_COMMANDS else " " + m.group(1)
 _WHITESPACE = re.compile(r"\s+")
 
 
@@ -126,7 +138,7 @@ def normalize_text(text) -> str:
         return ""
     text = str(text)
     text = unwrap_bytes_literal(text)
-    text = _ESCAPED_NEWLINE.sub(" ", text)
+    text = _ESCAPED_NEWLINE.sub(_unescape_newline, text)
     if "<" in text or "&" in text:
         text = "".join(seg if is_math else _clean_prose(seg) for seg, is_math in split_math(text))
     return _WHITESPACE.sub(" ", text).strip()

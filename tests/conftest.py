@@ -17,7 +17,7 @@ TOPIC_TEMPLATES = {
     0: ["Solve for x: {a}x + {b} = {c}.", "Find all real roots of x^2 - {a}x + {b} = 0.", "Simplify $({a}x+{b})^2$."],
     1: ["Find the area of a triangle with sides {a}, {b} and {c}.", "A circle has radius {a}; find its circumference.",
         "Compute $\\sin {a}^\\circ \\cos {b}^\\circ$ in the triangle."],
-    2: ["Compute $\\int_0^{a} x^{b} \\, dx$.", "Find the derivative of $x^{a} e^{b x}$.",
+    2: ["Compute $\\int_0^{a} x^{b} \\, dx$.", "Find the derivative of $x^{a} e^{{{b} x}}$.",
         "Evaluate $\\lim_{{x \\to 0}} \\frac{{\\sin {a}x}}{{x}}$."],
     3: ["A fair die is rolled {a} times; what is the probability of exactly {b} sixes?",
         "Find the expected value of the sum of {a} coin tosses.", "Two cards are drawn; probability both are aces out of {a}?"],

@@ -3,7 +3,9 @@
 :mod:`mathcls.persist`.
 
 A family subclasses ``TextClassifierMixin, ClassifierMixin, BaseEstimator`` and implements
-``fit``, ``predict_proba``, ``_save_payload(folder)`` and ``_load_payload(folder, manifest)``.
+``fit``, ``predict_proba``, ``_save_payload(folder)`` and ``_load_payload(folder, manifest)``,
+and optionally ``_check_params()``, which ``fit`` calls first and which raises
+:class:`~mathcls.errors.ParameterError` (a one-sentence user error) for invalid values.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ def check_texts(X, name: str = "X") -> list[str]:
     """
     if isinstance(X, (str, bytes)):
         raise ValueError(f"{name} must be a sequence of texts, not a single string; wrap it in a list.")
-    if hasattr(X, "ndim") and getattr(X, "ndim") != 1:
+    if hasattr(X, "ndim") and X.ndim != 1:
         shape = getattr(X, "shape", None)
         raise ValueError(f"{name} must be 1-D (one text per row); got an array of shape {shape}.")
     try:

@@ -10,6 +10,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion
 
+from ..errors import ParameterError
 from ..text import normalize_text
 from .base import TextClassifierMixin, check_texts
 
@@ -95,20 +96,20 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # ---- helpers ----
-    def _validate_params(self):
+    def _check_params(self):
         for name in ("word_ngram_range", "char_ngram_range"):
             value = getattr(self, name)
             if value is None:
                 continue
             ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value)
             if not ok or not 1 <= value[0] <= value[1]:
-                raise ValueError(f"{name} must be a pair (lo, hi) with 1 <= lo <= hi, or None; got {value!r}.")
+                raise ParameterError(f"{name} must be a pair (lo, hi) with 1 <= lo <= hi, or None; got {value!r}.")
         if self.word_ngram_range is None and self.char_ngram_range is None:
             raise ValueError("word_ngram_range and char_ngram_range cannot both be None; keep at least one analyser.")
         if not (isinstance(self.C, (int, float)) and self.C > 0):
-            raise ValueError(f"C must be a positive number; got {self.C!r}.")
+            raise ParameterError(f"C must be a positive number; got {self.C!r}.")
         if self.class_weight not in (None, "balanced") and not isinstance(self.class_weight, dict):
-            raise ValueError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
+            raise ParameterError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
 
     def _prepare(self, X) -> list[str]:
         texts = check_texts(X)
@@ -141,7 +142,7 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     # ---- scikit-learn API ----
     def fit(self, X, y):
         """Fit the vectorisers and the classifier; returns ``self``."""
-        self._validate_params()
+        self._check_params()
         texts, classes, y_idx = self._check_fit_input(X, y)
         texts = [normalize_text(t) for t in texts] if self.normalize else texts
         vectorizer = self._build_vectorizer(len(texts))

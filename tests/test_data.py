@@ -1,0 +1,93 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from mathcls.data import load_competition, load_test, load_train
+from mathcls.errors import DataError
+
+
+def write(path, text, encoding="utf-8"):
+    path.write_bytes(text.encode(encoding) if isinstance(text, str) else text)
+    return path
+
+
+def test_load_competition(competition_dir):
+    comp = load_competition(competition_dir)
+    assert list(comp.train.columns[:2]) == ["Question", "label"]
+    assert comp.train["label"].dtype == np.int64
+    assert len(comp.test) == 17 and comp.test["Question"].iloc[-1] == ""
+    assert comp.sample_submission is not None
+    assert len(comp.train_sha256) == 64 and comp.data_hash == comp.train_sha256[:16]
+
+
+def test_real_competition_folder(real_data):
+    comp = load_competition(real_data)
+    assert len(comp.train) == 8134 and len(comp.test) == 3044
+    assert set(comp.train["label"]) == set(range(8))
+    assert comp.test["id"].is_unique
+
+
+# (file name, content, expected message fragment)
+BAD_TRAIN = [
+    ("header only", "Question,label\n", "header but no rows"),
+    ("empty file", "", "is empty"),
+    ("missing column", "Question,topic\nWhat is 1+1?,0\n", "no column 'label'"),
+    ("label not integer", "Question,label\nWhat is 1+1?,0\nArea of a circle?,geometry\n", "row 2 has label 'geometry'"),
+    ("label out of range", "Question,label\nWhat is 1+1?,9\n", "row 1 has label '9'"),
+    ("label float", "Question,label\nWhat is 1+1?,1.5\n", "labels must be integers 0..7"),
+    ("empty question", "Question,label\nWhat is 1+1?,0\n,1\n", "row 2 has an empty Question"),
+    ("blank question", 'Question,label\n"   ",1\n', "row 1 has an empty Question"),
+    ("missing label", "Question,label\nWhat is 1+1?,\n", "row 1 has label ''"),
+]
+
+
+@pytest.mark.parametrize("case, content, message", BAD_TRAIN, ids=[c[0] for c in BAD_TRAIN])
+def test_bad_train_files(tmp_path, case, content, message):
+    path = write(tmp_path / "train.csv", content)
+    with pytest.raises(DataError, match=message):
+        load_train(path)
+
+
+def test_not_utf8(tmp_path):
+    path = write(tmp_path / "train.csv", "Question,label\nCalcul de l'intégrale,2\n", encoding="latin-1")
+    with pytest.raises(DataError, match="not UTF-8"):
+        load_train(path)
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        load_train(tmp_path / "nope.csv")
+    with pytest.raises(DataError, match="Data folder .* does not exist"):
+        load_competition(tmp_path / "nowhere")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="has no train.csv"):
+        load_competition(tmp_path / "empty")
+
+
+def test_missing_test_only_when_needed(tmp_path):
+    d = tmp_path / "c"
+    d.mkdir()
+    write(d / "train.csv", "Question,label\nWhat is 1+1?,0\n")
+    assert load_competition(d, need_test=False).test is None
+    with pytest.raises(DataError, match="has no test.csv"):
+        load_competition(d)
+
+
+def test_duplicate_test_ids(tmp_path):
+    path = write(tmp_path / "test.csv", "id,Question\n1,a\n2,b\n1,c\n")
+    with pytest.raises(DataError, match="duplicate id '1'"):
+        load_test(path)
+
+
+def test_empty_test_question_is_kept(tmp_path):
+    path = write(tmp_path / "test.csv", "id,Question\n1,\n2,Find x.\n")
+    df = load_test(path)
+    assert df["Question"].tolist() == ["", "Find x."]
+    assert df["id"].tolist() == ["1", "2"]
+
+
+def test_bom_and_extra_columns(tmp_path):
+    path = write(tmp_path / "train.csv", "\ufeffQuestion,label,source\nWhat is 1+1?,0,x\n")
+    df = load_train(path)
+    assert df.columns.tolist() == ["Question", "label", "source"]
+    assert isinstance(df, pd.DataFrame)
