@@ -15,7 +15,7 @@ from sklearn.metrics import f1_score
 from .config import DEFAULT_SEED, load_config, model_params
 from .data import LABEL, TEXT, load_competition
 from .errors import MathclsError
-from .folds import iter_splits, load_or_make_folds
+from .folds import iter_splits, load_or_make_folds, splits_with_extra
 from .models import make_model
 
 
@@ -69,13 +69,29 @@ class TrainResult:
         return float(np.mean(self.cv_scores)) if self.cv_scores else None
 
 
-def cross_validate(estimator, texts, y, fold, on_fold=None) -> list[float]:
-    """F1-micro of ``clone(estimator)`` on each fold."""
+def cross_validate(estimator, texts, y, fold, on_fold=None, extra_texts=None, extra_y=None,
+                   extra_source=None) -> list[float]:
+    """F1-micro of ``clone(estimator)`` on each fold.
+
+    ``extra_texts``/``extra_y`` (generated or augmented rows) join the training part of every
+    fold and never its validation part; an extra row whose ``extra_source`` is a real row index
+    is left out of the fold that validates that row (see :func:`mathcls.folds.splits_with_extra`).
+    """
     scores = []
-    texts = np.asarray(texts, dtype=object)
-    for k, (tr, va) in enumerate(iter_splits(fold)):
-        est = clone(estimator).fit(list(texts[tr]), y[tr])
-        score = f1_score(y[va], est.predict(list(texts[va])), average="micro")
+    extra_texts = [] if extra_texts is None else list(extra_texts)
+    all_texts = np.asarray(list(texts) + extra_texts, dtype=object)
+    all_y = np.asarray(y)
+    if extra_texts:
+        if extra_y is None or len(extra_y) != len(extra_texts):
+            raise MathclsError("extra_y must give one label per extra text.")
+        all_y = np.concatenate([all_y, np.asarray(extra_y, dtype=all_y.dtype)])
+        source = np.full(len(extra_texts), -1, dtype=np.int64) if extra_source is None else np.asarray(extra_source)
+        splits = splits_with_extra(fold, source)
+    else:
+        splits = iter_splits(fold)
+    for k, (tr, va) in enumerate(splits):
+        est = clone(estimator).fit(list(all_texts[tr]), all_y[tr])
+        score = f1_score(all_y[va], est.predict(list(all_texts[va])), average="micro")
         scores.append(float(score))
         if on_fold:
             on_fold(k, score)
@@ -83,8 +99,13 @@ def cross_validate(estimator, texts, y, fold, on_fold=None) -> list[float]:
 
 
 def train(model: str, data_dir, out, config=None, params_file=None, overrides=None, cv: int | None = None,
-          seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print) -> TrainResult:
-    """Fit ``model`` on ``data_dir/train.csv`` and save it to ``out``; optionally cross-validate first."""
+          seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print, generated_dir=None) -> TrainResult:
+    """Fit ``model`` on ``data_dir/train.csv`` and save it to ``out``; optionally cross-validate first.
+
+    With ``use_generation``, the rows of ``generated_dir/generated_train.csv`` (default
+    ``MATHCLS_GENERATED`` or ``data/generated``; written by ``mathcls generate``) join the
+    training folds only and the final fit.
+    """
     from .persist import save_model
 
     params = resolve_params(model, config, params_file, overrides)
@@ -92,27 +113,30 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     comp = load_competition(data_dir, need_test=False)
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()
-    extra_texts, extra_y = [], np.empty(0, dtype=y.dtype)
+    extra_texts, extra_y, extra_source = [], np.empty(0, dtype=y.dtype), np.empty(0, dtype=np.int64)
     if use_generation:
-        from .generation_data import load_generated
+        from .generation_data import SOURCE, load_generated
 
-        gen = load_generated(data_dir)
-        extra_texts, extra_y = gen[TEXT].tolist(), gen[LABEL].to_numpy()
-        echo(f"Adding {len(extra_texts)} generated rows to training.")
+        gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts))
+        extra_texts, extra_y, extra_source = gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy()
+        echo(f"Adding {len(extra_texts)} generated rows to training ({int((extra_source >= 0).sum())} augmented).")
     result = TrainResult(Path(out), params, n_rows=len(texts))
     if cv:
         fold = load_or_make_folds(Path(out).parent / f".folds-{comp.data_hash}", y, cv, seed, comp.data_hash)
         echo(f"Cross-validating {model} on {len(texts)} rows, {cv} folds...")
         result.cv_scores = cross_validate(
-            estimator, texts, y, fold, on_fold=lambda k, s: echo(f"  fold {k + 1}/{cv}: F1-micro {s:.4f}")
+            estimator, texts, y, fold, on_fold=lambda k, s: echo(f"  fold {k + 1}/{cv}: F1-micro {s:.4f}"),
+            extra_texts=extra_texts, extra_y=extra_y, extra_source=extra_source,
         )
         echo(f"CV F1-micro: {result.cv_mean:.4f} ± {np.std(result.cv_scores):.4f}")
     t0 = time.perf_counter()
     estimator.fit(texts + extra_texts, np.concatenate([y, extra_y]))
     result.fit_seconds = time.perf_counter() - t0
+    if not getattr(estimator, "is_main_process_", True):
+        return result  # under `accelerate launch` with several processes, only the main one saves
     save_model(estimator, out, train_sha256=comp.train_sha256, extra={
         "data_dir": str(comp.root), "cv_f1_micro": result.cv_mean, "cv_scores": result.cv_scores,
         "fit_seconds": round(result.fit_seconds, 2), "n_train_rows": len(texts) + len(extra_texts),
-        "use_generation": use_generation,
+        "use_generation": use_generation, "n_generated_rows": len(extra_texts),
     })
     return result

@@ -52,7 +52,17 @@ config_option = click.option(
     help="TOML config; parameters come from [models.<name>.params].",
 )
 seed_option = click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed for folds and models.")
-generation_option = click.option(
-    "--use-generation", is_flag=True, default=False,
-    help="Add data/generated rows (mathcls generate) to the training folds only.",
-)
+def generation_option(f):
+    """Add ``--use-generation`` and, when the command takes a ``generated_dir`` argument,
+    ``--generated DIR`` (the folder written by ``mathcls generate``)."""
+    import inspect
+
+    if "generated_dir" in inspect.signature(f).parameters:
+        f = click.option(
+            "--generated", "generated_dir", type=click.Path(file_okay=False, path_type=str), default=None,
+            help="Folder with generated_train.csv from `mathcls generate` (default: $MATHCLS_GENERATED or data/generated).",
+        )(f)
+    return click.option(
+        "--use-generation", is_flag=True, default=False,
+        help="Add the generated rows (mathcls generate) to the training folds only, never to validation.",
+    )(f)

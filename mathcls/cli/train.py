@@ -20,7 +20,7 @@ from .common import config_option, data_option, generation_option, param_option,
               help="Cross-validate with K stratified folds before the final fit and print F1-micro (0: skip).")
 @seed_option
 @generation_option
-def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation):
+def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation, generated_dir):
     """Train MODEL on DATA/train.csv and save it to OUT.
 
     MODEL is one of the registered families (tfidf, ...). Parameters come from the
@@ -29,6 +29,7 @@ def train(model, data_dir, out, params, config, params_file, cv, seed, use_gener
     \b
     Example:
       mathcls train tfidf --data data/ --out runs/tfidf -p C=10 --cv 5
+      mathcls train tfidf --data data/ --out runs/tfidf-gen --cv 5 --use-generation --generated data/generated
     """
     from ..training import train as run_train
 
@@ -36,6 +37,6 @@ def train(model, data_dir, out, params, config, params_file, cv, seed, use_gener
         raise click.BadParameter(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}.", param_hint="MODEL")
     result = run_train(
         model, data_dir, out, config=config, params_file=params_file, overrides=parse_params(params),
-        cv=cv or None, seed=seed, use_generation=use_generation, echo=click.echo,
+        cv=cv or None, seed=seed, use_generation=use_generation, generated_dir=generated_dir, echo=click.echo,
     )
     click.echo(f"Trained {model} on {result.n_rows} rows in {result.fit_seconds:.1f}s; saved to {result.model_dir}")
