@@ -1,0 +1,36 @@
+"""``mathcls explore``."""
+
+from __future__ import annotations
+
+import click
+
+from .common import data_option
+
+
+@click.command()
+@data_option()
+@click.option("--images", "images", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Folder to write PNG plots into (class balance, lengths, feature heat map, top terms).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Also write the full report as JSON to this file.")
+@click.option("--tokenizer", type=click.Choice(["auto", "minilm", "whitespace"]), default="auto", show_default=True,
+              help="Token counter: the bundled MiniLM WordPiece tokenizer (auto: when transformers is installed) "
+                   "or whitespace words.")
+@click.option("--examples", "n_examples", type=click.IntRange(min=0), default=3, show_default=True,
+              help="Examples shown per unusual feature and per duplicate kind.")
+def explore(data_dir, images, json_path, tokenizer, n_examples):
+    """Profile DATA/train.csv (and test.csv): classes, lengths, text features, duplicates, top terms.
+
+    \b
+    Example:
+      mathcls explore --data data/ --images images/ --json report.json
+    """
+    from ..config import write_json
+    from ..explore import explore as run_explore
+    from ..explore import format_report
+
+    report = run_explore(data_dir, tokenizer=tokenizer, images=images, n_examples=n_examples)
+    click.echo(format_report(report))
+    if json_path:
+        write_json(json_path, report)
+        click.echo(f"Report written to {json_path}")

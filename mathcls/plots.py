@@ -1,0 +1,171 @@
+"""All of mathcls's matplotlib code: PNG plots for ``explore`` and ``evaluate``.
+
+matplotlib is imported inside each function, and figures are drawn on the Agg canvas without
+pyplot, so plotting never opens a window and never touches global state. Class ids are shown by
+name (:func:`mathcls.labels.short_name`). Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .labels import short_name
+
+DPI = 120
+
+
+def _figure(width: float, height: float):
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), layout="constrained")
+
+
+def savefig(fig, path) -> Path:
+    """Save ``fig`` as PNG to ``path`` atomically (temporary file, then rename)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.stem}.tmp{os.getpid()}.png")
+    try:
+        fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
+        os.replace(tmp, p)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return p
+
+
+def _name(key) -> str:
+    """Axis name of a class id; other keys (``"test"``, ``"all train"``) are shown as given."""
+    return short_name(key) if isinstance(key, (int, np.integer)) else str(key)
+
+
+def plot_class_balance(counts: dict, path) -> Path:
+    """Horizontal bars of rows per class, annotated with count and share."""
+    labels = list(counts)
+    values = np.asarray([counts[k] for k in labels], dtype=float)
+    total = values.sum() or 1.0
+    fig = _figure(8, 0.45 * len(labels) + 1.5)
+    ax = fig.add_subplot()
+    y = np.arange(len(labels))
+    ax.barh(y, values, color="#4C72B0")
+    ax.set_yticks(y, [f"{k}  {_name(k)}" for k in labels])
+    ax.invert_yaxis()
+    for yi, v in zip(y, values):
+        ax.text(v, yi, f" {int(v)} ({100 * v / total:.1f}%)", va="center", fontsize=9)
+    ax.set_xlim(0, values.max() * 1.25 if len(values) else 1)
+    ax.set_xlabel("training rows")
+    ax.set_title(f"Class balance of train.csv ({int(total)} rows)")
+    ax.grid(axis="x", alpha=0.3)
+    return savefig(fig, path)
+
+
+def plot_lengths(chars: dict, tokens: dict, path, token_lines=(128, 256, 512), token_note: str = "tokens") -> Path:
+    """Box plots of question length per class, in characters and in tokens (log scale)."""
+    keys = list(tokens)
+    fig = _figure(12, 0.45 * len(keys) + 1.8)
+    names = [_name(k) for k in keys]
+    for i, (data, unit) in enumerate(((chars, "characters"), (tokens, f"tokens ({token_note})"))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        values = [np.maximum(np.asarray(data[k], dtype=float), 1) for k in keys]
+        box = ax.boxplot(values, orientation="horizontal", whis=(5, 95), showfliers=True, patch_artist=True,
+                         flierprops={"markersize": 2, "alpha": 0.3}, medianprops={"color": "black"})
+        for patch, k in zip(box["boxes"], keys):
+            patch.set_facecolor("#DD8452" if not isinstance(k, (int, np.integer)) else "#4C72B0")
+            patch.set_alpha(0.6)
+        ax.set_yticks(np.arange(1, len(keys) + 1), names if i == 0 else [""] * len(keys))
+        ax.invert_yaxis()
+        ax.set_xscale("log")
+        ax.set_xlabel(f"question length in {unit}, log scale")
+        ax.grid(axis="x", alpha=0.3, which="both")
+        if i == 1:
+            for t in token_lines:
+                ax.axvline(t, color="red", lw=0.8, ls="--", alpha=0.7)
+                ax.text(t, 0.3, f" {t}", color="red", fontsize=8, va="bottom")
+    fig.suptitle("Question length per class (box: quartiles, whiskers: 5th-95th percentile)")
+    return savefig(fig, path)
+
+
+def plot_feature_heatmap(shares: dict, path) -> Path:
+    """Heat map of the share of questions with each feature (rows) in each class (columns)."""
+    from matplotlib.colors import PowerNorm
+
+    features = list(shares)
+    columns = list(next(iter(shares.values())))
+    matrix = np.asarray([[shares[f][c] for c in columns] for f in features], dtype=float) * 100
+    fig = _figure(1.0 * len(columns) + 3.5, 0.45 * len(features) + 2.2)
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix, cmap="Blues", aspect="auto", norm=PowerNorm(0.4, vmin=0, vmax=max(matrix.max(), 1)))
+    ax.set_xticks(np.arange(len(columns)), [_name(c) for c in columns], rotation=35, ha="right")
+    ax.set_yticks(np.arange(len(features)), features)
+    threshold = 0.55 * max(matrix.max(), 1)
+    for i in range(len(features)):
+        for j in range(len(columns)):
+            v = matrix[i, j]
+            text = "0" if v == 0 else (f"{v:.1f}" if v < 10 else f"{v:.0f}")
+            ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                    color="white" if v > threshold else "black")
+    for j, c in enumerate(columns):
+        if not isinstance(c, (int, np.integer)):
+            ax.axvline(j - 0.5, color="white", lw=3)
+    ax.set_xlabel("class")
+    ax.set_ylabel("feature")
+    ax.set_title("Share of questions with each feature, % (per class, all train, test)")
+    fig.colorbar(image, ax=ax, label="% of questions", shrink=0.8)
+    return savefig(fig, path)
+
+
+def plot_top_terms(terms: dict, path) -> Path:
+    """One bar chart per class of its most indicative terms and their scores."""
+    keys = list(terms)
+    ncols = 4 if len(keys) > 4 else max(len(keys), 1)
+    nrows = int(np.ceil(len(keys) / ncols)) or 1
+    fig = _figure(4.2 * ncols, 3.4 * nrows)
+    for i, k in enumerate(keys):
+        ax = fig.add_subplot(nrows, ncols, i + 1)
+        items = terms[k]
+        if not items:
+            ax.text(0.5, 0.5, "no terms", ha="center", va="center", transform=ax.transAxes)
+        else:
+            names = [t for t, _ in items][::-1]
+            scores = [s for _, s in items][::-1]
+            ax.barh(np.arange(len(names)), scores, color=f"C{i % 10}")
+            ax.set_yticks(np.arange(len(names)), names, fontsize=8)
+        ax.set_title(f"{k}  {_name(k)}", fontsize=10)
+        ax.set_xlabel("chi-squared score", fontsize=8)
+        ax.tick_params(axis="x", labelsize=7)
+    fig.suptitle("Top TF-IDF terms per class (chi-squared of class vs rest)")
+    return savefig(fig, path)
+
+
+def plot_confusion(y_true, y_pred, labels, path, title: str) -> Path:
+    """Confusion matrix of ``y_true`` (rows) against ``y_pred`` (columns): counts and row-normalised."""
+    from sklearn.metrics import confusion_matrix
+
+    cm = confusion_matrix(y_true, y_pred, labels=labels)
+    row_sum = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, row_sum, out=np.zeros(cm.shape, dtype=float), where=row_sum > 0) * 100
+    names = [_name(k) for k in labels]
+    size = 0.65 * len(labels) + 2.5
+    fig = _figure(2 * size + 1, size + 0.6)
+    for i, (matrix, what) in enumerate(((cm, "counts"), (norm, "% of true class (rows sum to 100)"))):
+        ax = fig.add_subplot(1, 2, i + 1)
+        vmax = max(matrix.max(), 1)
+        ax.imshow(matrix, cmap="Blues", vmin=0, vmax=vmax)
+        ax.set_xticks(np.arange(len(labels)), names, rotation=40, ha="right")
+        ax.set_yticks(np.arange(len(labels)), names)
+        for r in range(len(labels)):
+            for c in range(len(labels)):
+                v = matrix[r, c]
+                if v == 0:
+                    continue
+                text = str(int(v)) if i == 0 else ("<1" if v < 0.5 else f"{v:.0f}")
+                ax.text(c, r, text, ha="center", va="center", fontsize=9,
+                        color="white" if v > 0.55 * vmax else "black")
+        ax.set_xlabel("predicted class")
+        ax.set_ylabel("true class")
+        ax.set_title(what, fontsize=10)
+    fig.suptitle(title)
+    return savefig(fig, path)
