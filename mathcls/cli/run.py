@@ -1,0 +1,72 @@
+"""``mathcls run`` and ``mathcls stack``."""
+
+from __future__ import annotations
+
+import click
+
+from .common import config_option, generation_option
+
+
+def _models(value):
+    return [m.strip() for m in value.split(",") if m.strip()] if value else None
+
+
+@click.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Competition folder with train.csv and test.csv (not needed with --demo).")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
+              help="Run folder: submission.csv, leaderboard.csv, model/, logs/, cache/, state.json.")
+@config_option
+@click.option("--demo", is_flag=True, default=False,
+              help="Generate a synthetic 8-topic data set and run the whole pipeline on it (no data, no network).")
+@generation_option
+def run(data_dir, out, config, demo, use_generation, generated_dir):
+    """Run everything: [generate], tune, out-of-fold training, stacking, submission.
+
+    Stages finished in OUT are skipped on a rerun, and base models resume fold by fold,
+    so a crash or Ctrl-C loses at most the fold in flight.
+
+    \b
+    Examples:
+      mathcls run --demo --out runs/demo
+      mathcls run --data data/ --config experiments/cpu.toml --out runs/cpu
+    """
+    from ..errors import MathclsError
+    from ..pipeline import build, demo as run_demo, summary
+
+    if demo:
+        if data_dir or config:
+            raise MathclsError("--demo makes its own data and config; drop --data and --config, or drop --demo.")
+        result = run_demo(out, echo=click.echo)
+    else:
+        if not data_dir:
+            raise click.UsageError("pass --data DIR (the competition folder), or --demo to try mathcls on generated data.")
+        result = build(data_dir, out, config=config, use_generation=use_generation, generated_dir=generated_dir,
+                       echo=click.echo)
+    click.echo(summary(result))
+
+
+@click.command()
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), required=True,
+              help="Competition folder with train.csv and test.csv.")
+@click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
+              help="Output folder: model/, submission.csv, leaderboard.csv, cache/.")
+@config_option
+@click.option("--models", "models", default=None, metavar="A,B,...",
+              help="Base models to stack (names from the config's [models.*]; default: the enabled ones).")
+@click.option("--params-from", "params_from", type=click.Path(file_okay=False, path_type=str), default=None,
+              help="Folder searched for best_params.json files written by `mathcls tune`.")
+@generation_option
+def stack(data_dir, out, config, models, params_from, use_generation, generated_dir):
+    """Build the stacking ensemble from tuned (or default) parameters, without tuning.
+
+    \b
+    Examples:
+      mathcls stack --data data/ --out runs/stack --models tfidf,embed
+      mathcls stack --data data/ --out runs/stack --params-from runs/ --config experiments/cpu.toml
+    """
+    from ..pipeline import build, summary
+
+    result = build(data_dir, out, config=config, models=_models(models), params_from=params_from,
+                   use_generation=use_generation, generated_dir=generated_dir, tune_models=False, echo=click.echo)
+    click.echo(summary(result))

@@ -1,0 +1,394 @@
+"""``mathcls stack`` and ``mathcls run``: competition folder in, submission out.
+
+Stages of ``run`` (each writes a marker in ``<out>/state.json``; a rerun skips finished stages,
+and base models resume fold by fold from ``<out>/cache``):
+
+1. ``generate`` (with ``--use-generation``): procedural + augmented rows into ``<out>/generated``
+2. ``tune:<name>``: an Optuna study per enabled model whose config gives ``tune.n_trials`` > 0
+3. ``stack``: out-of-fold training of every base model on the shared folds, LightGBM meta-learner,
+   bias tuning; the ensemble is saved to ``<out>/model``
+4. ``predict``: ``submission.csv``, ``test_proba.csv``, ``leaderboard.csv`` and a summary
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .config import DEFAULT_SEED, load_config, merge, package_versions, to_jsonable, write_json
+from .data import ID, LABEL, TEXT, load_competition
+from .errors import MathclsError
+from .folds import load_or_make_folds
+
+#: Used when no --config is given: fits a 2-core CPU (the same as experiments/cpu.toml).
+DEFAULT_CONFIG: dict = {
+    "seed": DEFAULT_SEED,
+    "cv": 5,
+    "models": {
+        "tfidf": {"family": "tfidf", "enabled": True, "params": {}},
+        "embed": {"family": "setfit", "enabled": True, "params": {"body_epochs": 0, "max_length": 256}},
+        "transformer": {"family": "transformer", "enabled": True,
+                        "params": {"epochs": 2, "max_length": 128}},
+    },
+    "stack": {"test_strategy": "fold-average", "bias_tuning": True, "extra_features": True, "meta_n_trials": 10},
+    "generation": {"per_class": 200, "balance": False, "augment_per_row": 0},
+}
+
+#: ``mathcls run --demo``: small and fast on a CPU, on a generated data set.
+DEMO_CONFIG: dict = {
+    "seed": DEFAULT_SEED,
+    "cv": 4,
+    "models": {
+        "tfidf": {"family": "tfidf", "enabled": True, "params": {"min_df": 1}, "tune": {"n_trials": 4}},
+        "tfidf_char": {"family": "tfidf", "enabled": True, "params": {"word_ngram_range": "none", "min_df": 1}},
+        "embed": {"family": "setfit", "enabled": True, "params": {"body_epochs": 0, "max_length": 64}},
+    },
+    "stack": {"test_strategy": "fold-average", "bias_tuning": True, "extra_features": True, "meta_n_trials": 0},
+}
+
+STAGES = ("generate", "tune", "stack", "predict")
+
+
+@dataclass
+class RunResult:
+    out: Path
+    leaderboard: pd.DataFrame
+    submission: Path | None = None
+    model_dir: Path | None = None
+    seconds: float = 0.0
+    test_f1_micro: float | None = None
+    extra: dict = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------------------- config
+def resolve_config(config=None, base: dict | None = None) -> dict:
+    """Defaults merged with the user's TOML (a path or a dict); checked for unknown families."""
+    from .models import MODELS
+
+    user = config if isinstance(config, dict) else load_config(config)
+    if user.get("models"):
+        # A config that lists models replaces the default model list instead of adding to it.
+        cfg = merge({k: v for k, v in (base or DEFAULT_CONFIG).items() if k != "models"}, user)
+    else:
+        cfg = merge(base or DEFAULT_CONFIG, user)
+    for name, entry in cfg.get("models", {}).items():
+        if not isinstance(entry, dict):
+            raise MathclsError(f"[models.{name}] in the config must be a table.")
+        family = entry.setdefault("family", name)
+        if family not in MODELS or family == "stack":
+            raise MathclsError(
+                f"[models.{name}] names unknown model family {family!r}; use one of: "
+                f"{', '.join(m for m in MODELS if m != 'stack')}."
+            )
+    return cfg
+
+
+def enabled_models(cfg: dict, only=None) -> list[str]:
+    names = [n for n, e in cfg.get("models", {}).items() if e.get("enabled", True)]
+    if only:
+        unknown = [m for m in only if m not in cfg.get("models", {})]
+        if unknown:
+            raise MathclsError(
+                f"--models names {unknown[0]!r}, which the config does not define; "
+                f"defined: {', '.join(cfg.get('models', {}))}."
+            )
+        names = list(only)
+    if not names:
+        raise MathclsError("No model is enabled; enable at least one in [models.<name>] or pass --models.")
+    return names
+
+
+def find_best_params(params_from, name: str, family: str) -> dict | None:
+    """``best_params.json`` for ``name`` under ``params_from``: a folder named after the model wins,
+    then any file whose ``model`` is the family."""
+    from .training import read_params_file
+
+    root = Path(params_from)
+    if not root.exists():
+        raise MathclsError(f"--params-from folder {root} does not exist; pass the folder `mathcls tune` wrote into.")
+    candidates = sorted(root.rglob("best_params.json"))
+    scored = []
+    for path in candidates:
+        try:
+            payload = json.loads(path.read_text())
+        except (OSError, json.JSONDecodeError):
+            continue
+        if payload.get("model") != family:
+            continue
+        rank = 0 if name in path.parent.name.split("-") or path.parent.name == name else 1
+        scored.append((rank, str(path)))
+    if not scored:
+        return None
+    return read_params_file(sorted(scored)[0][1], family)
+
+
+def _estimator_params(name, entry, out: Path, tuned: dict | None) -> dict:
+    from .config import _from_toml
+
+    params = {k: _from_toml(v) for k, v in entry.get("params", {}).items()}
+    if tuned:
+        params.update(tuned)
+    return params
+
+
+def _build_estimator(name, entry, out, tuned=None):
+    from .models import make_model
+
+    family = entry["family"]
+    params = _estimator_params(name, entry, out, tuned)
+    est = make_model(family, params)
+    valid = est.get_params(deep=False)
+    # Fold models of neural families: logs per model, no per-fold checkpoints unless asked.
+    if "logging_dir" in valid and "logging_dir" not in params:
+        est.set_params(logging_dir=str(out / "logs" / name))
+    if "output_dir" in valid and "output_dir" not in params:
+        est.set_params(output_dir=None)
+    return est
+
+
+# ---------------------------------------------------------------------------------------- state
+class RunState:
+    """Finished stages of a run, in ``<out>/state.json``."""
+
+    def __init__(self, out: Path, key: str):
+        self.path = out / "state.json"
+        self.key = key
+        self.done: dict = {}
+        if self.path.is_file():
+            try:
+                saved = json.loads(self.path.read_text())
+                if saved.get("key") == key:
+                    self.done = saved.get("done", {})
+            except json.JSONDecodeError:
+                pass
+
+    def finished(self, stage: str):
+        return self.done.get(stage)
+
+    def mark(self, stage: str, info=None):
+        self.done[stage] = info if info is not None else True
+        write_json(self.path, {"key": self.key, "done": self.done})
+
+
+# ---------------------------------------------------------------------------------------- stages
+def _generation_stage(comp, cfg, out: Path, seed: int, echo) -> Path:
+    from .generate import build_generated
+
+    gen_cfg = cfg.get("generation", {})
+    folder = out / "generated"
+    per_class = int(gen_cfg.get("per_class", 0) or 0)
+    balance = bool(gen_cfg.get("balance", False))
+    build_generated(folder, procedural=bool(per_class) or balance, per_class=per_class or None, balance=balance,
+                    augment_per_row=int(gen_cfg.get("augment_per_row", 0) or 0), data_dir=comp.root, seed=seed,
+                    echo=echo)
+    return folder
+
+
+def _load_extra(comp, generated_dir):
+    from .generation_data import SOURCE, load_generated
+
+    gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(comp.train))
+    return gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy()
+
+
+def _tune_stage(comp, cfg, name, entry, out: Path, seed, cv, use_generation, generated_dir, echo) -> dict | None:
+    from .tuning.run import tune
+
+    settings = entry.get("tune", {})
+    n_trials = int(settings.get("n_trials", 0) or 0)
+    if n_trials <= 0:
+        return None
+    family = entry["family"]
+    # [models.<name>.tune]: n_trials/timeout are the run's budget; the rest (space, pruner) goes to tune().
+    section = {k: v for k, v in entry.items() if k not in ("family", "enabled")}
+    section["tune"] = {k: v for k, v in settings.items() if k not in ("n_trials", "timeout")}
+    sub_cfg = {"models": {family: section}}
+    tune_out = out / "tune" / name
+    echo(f"Tuning {name} ({family}): {n_trials} trials" + (f", {settings['timeout']} s" if settings.get("timeout") else ""))
+    result = tune(family, comp.root, tune_out, n_trials=n_trials, timeout=settings.get("timeout") or None,
+                  cv=cv, config=sub_cfg, use_generation=use_generation, generated_dir=generated_dir, seed=seed,
+                  echo=echo, progress=False)
+    best = tune_out / "best_params.json"
+    if not best.is_file():
+        return None
+    from .training import read_params_file
+
+    echo(f"  best {name}: CV {getattr(result, 'best_value', float('nan')):.4f}")
+    return read_params_file(best, family)
+
+
+def _ensemble(cfg, names, out, tuned):
+    from .stacking import StackingEnsemble
+
+    estimators = [(name, _build_estimator(name, cfg["models"][name], out, tuned.get(name))) for name in names]
+    stack_cfg = dict(cfg.get("stack", {}))
+    return StackingEnsemble(estimators=estimators, cv=int(cfg.get("cv", 5)), cache_dir=str(out / "cache"),
+                            random_state=int(cfg.get("seed", DEFAULT_SEED)), verbose=True, **stack_cfg)
+
+
+def _leaderboard(stack, test_rows_per_s: float | None) -> pd.DataFrame:
+    rows = []
+    for name, s in stack.scores_.items():
+        rows.append({"model": name, "oof_f1_micro": round(s["f1_micro"], 4), "oof_f1_macro": round(s["f1_macro"], 4),
+                     "fit_seconds": s["fit_seconds"],
+                     "predict_rows_per_s": test_rows_per_s if name == "stack" else s.get("predict_rows_per_s")})
+    return pd.DataFrame(rows).sort_values("oof_f1_micro", ascending=False).reset_index(drop=True)
+
+
+def _tensorboard(out: Path, board: pd.DataFrame):
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        return
+    writer = SummaryWriter(log_dir=str(out / "logs" / "stack"))
+    for i, row in board.iterrows():
+        writer.add_scalar(f"oof_f1_micro/{row['model']}", row["oof_f1_micro"], 0)
+        writer.add_scalar(f"oof_f1_macro/{row['model']}", row["oof_f1_macro"], 0)
+    writer.add_text("leaderboard", "    " + board.to_string(index=False).replace("\n", "\n    "))
+    writer.close()
+
+
+def build(data_dir, out, config=None, models=None, params_from=None, use_generation=False, generated_dir=None,
+          tune_models=True, base_config=None, echo=print) -> RunResult:
+    """Tune (optionally), stack and predict. ``mathcls run`` and ``mathcls stack`` both call this."""
+    from .persist import save_model
+    from .submission import make_submission, validate_submission, write_csv_atomic
+
+    t_start = time.perf_counter()
+    out = Path(out)
+    cfg = resolve_config(config, base_config)
+    names = enabled_models(cfg, models)
+    seed, cv = int(cfg.get("seed", DEFAULT_SEED)), int(cfg.get("cv", 5))
+    for name in names:  # reject bad parameters before any data is read or anything is written
+        _build_estimator(name, cfg["models"][name], out)
+    if params_from and not Path(params_from).is_dir():
+        raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
+    comp = load_competition(data_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    state = RunState(out, f"{comp.data_hash}-{seed}-{cv}")
+    write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": seed,
+                                  "cv": cv, "models": names, "use_generation": use_generation,
+                                  "versions": package_versions()})
+    _write_resolved_config(out, cfg, names)
+
+    extra = None
+    if use_generation:
+        if generated_dir is None:
+            if not state.finished("generate"):
+                echo("Stage generate: procedural and augmented rows")
+                _generation_stage(comp, cfg, out, seed, echo)
+                state.mark("generate")
+            generated_dir = out / "generated"
+        extra = _load_extra(comp, generated_dir)
+        echo(f"Using {len(extra[0])} generated rows in the training folds.")
+
+    tuned = {}
+    for name in names:
+        entry = cfg["models"][name]
+        if params_from:
+            best = find_best_params(params_from, name, entry["family"])
+            if best:
+                tuned[name] = best
+                echo(f"{name}: parameters from {params_from}: {best}")
+        if tune_models and entry.get("tune", {}).get("n_trials"):
+            stage = f"tune:{name}"
+            done = state.finished(stage)
+            if done is None:
+                best = _tune_stage(comp, cfg, name, entry, out, seed, cv, use_generation, generated_dir, echo)
+                state.mark(stage, to_jsonable(best or {}))
+            else:
+                best = done or None
+                echo(f"{name}: tuned parameters from the earlier run: {best}")
+            if best:
+                from .persist import decode_param
+
+                tuned[name] = {k: decode_param(v) if isinstance(v, dict) else (tuple(v) if isinstance(v, list) else v)
+                               for k, v in best.items()}
+
+    texts = comp.train[TEXT].tolist()
+    y = comp.train[LABEL].to_numpy()
+    fold = load_or_make_folds(out, y, cv, seed, comp.data_hash)
+    echo(f"Stage stack: {len(names)} base model(s) × {cv} folds on {len(texts)} rows")
+    stack = _ensemble(cfg, names, out, tuned)
+    if extra:
+        stack.fit(texts, y, fold=fold, extra_X=extra[0], extra_y=extra[1], extra_source=extra[2])
+    else:
+        stack.fit(texts, y, fold=fold)
+    model_dir = save_model(stack, out / "model", train_sha256=comp.train_sha256,
+                           extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(comp.root)})
+    state.mark("stack", {k: v["f1_micro"] for k, v in stack.scores_.items()})
+
+    echo(f"Stage predict: {len(comp.test)} test rows")
+    t0 = time.perf_counter()
+    proba = stack.predict_proba(comp.test[TEXT].tolist())
+    rows_per_s = round(len(comp.test) / max(time.perf_counter() - t0, 1e-9), 1)
+    labels = stack.classes_[proba.argmax(1)]
+    sub = make_submission(comp.test[ID], labels)
+    sample_ids = comp.sample_submission[ID] if comp.sample_submission is not None else None
+    validate_submission(sub, comp.test[ID], sample_ids)
+    from .prediction import proba_frame
+
+    write_csv_atomic(proba_frame(comp.test[ID], proba, stack.classes_), out / "test_proba.csv")
+    submission = write_csv_atomic(sub, out / "submission.csv")
+    board = _leaderboard(stack, rows_per_s)
+    write_csv_atomic(board, out / "leaderboard.csv")
+    _tensorboard(out, board)
+    result = RunResult(out, board, submission, model_dir, time.perf_counter() - t_start)
+    labels_file = Path(comp.root) / "test_labels.csv"  # present in demo data sets
+    if labels_file.is_file():
+        truth = pd.read_csv(labels_file, dtype={ID: str})
+        merged = sub.merge(truth, on=ID, suffixes=("", "_true"))
+        result.test_f1_micro = float((merged[LABEL].astype(int) == merged[f"{LABEL}_true"].astype(int)).mean())
+    state.mark("predict", {"seconds": round(result.seconds, 1)})
+    write_json(out / "run.json", {**json.loads((out / "run.json").read_text()), "seconds": round(result.seconds, 1),
+                                  "scores": stack.scores_, "test_f1_micro": result.test_f1_micro})
+    return result
+
+
+def _write_resolved_config(out: Path, cfg: dict, names):
+    import tomli_w
+
+    resolved = copy.deepcopy(cfg)
+    resolved["run"] = {"models": list(names)}
+    tmp = out / ".config.resolved.toml.tmp"
+    tmp.write_text(tomli_w.dumps(_tomlable(resolved)))
+    tmp.replace(out / "config.resolved.toml")
+
+
+def _tomlable(value):
+    if isinstance(value, dict):
+        return {str(k): _tomlable(v) for k, v in value.items() if v is not None}
+    if isinstance(value, (list, tuple)):
+        return [_tomlable(v) for v in value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult:
+    """Generate a synthetic 8-topic competition and run the whole pipeline on it."""
+    from .generate import make_demo_competition
+
+    out = Path(out)
+    data = out / "demo-data"
+    if not (data / "train.csv").is_file():
+        echo(f"Generating a synthetic competition in {data}")
+        make_demo_competition(data, n_per_class=n_per_class, n_test=n_test, seed=0)
+    return build(data, out, config=None, base_config=DEMO_CONFIG, echo=echo)
+
+
+def summary(result: RunResult) -> str:
+    lines = ["", "Leaderboard (out-of-fold, same folds for every model):",
+             result.leaderboard.to_string(index=False), ""]
+    if result.test_f1_micro is not None:
+        lines.append(f"Demo test F1-micro (hidden labels): {result.test_f1_micro:.4f}")
+    lines += [f"Submission: {result.submission}", f"Model:      {result.model_dir}",
+              f"Logs:       tensorboard --logdir {result.out / 'logs'}",
+              f"Finished in {result.seconds / 60:.1f} min."]
+    return "\n".join(lines)
