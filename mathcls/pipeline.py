@@ -247,7 +247,7 @@ def _tensorboard(out: Path, board: pd.DataFrame):
     except ImportError:
         return
     writer = SummaryWriter(log_dir=str(out / "logs" / "stack"))
-    for i, row in board.iterrows():
+    for _, row in board.iterrows():
         writer.add_scalar(f"oof_f1_micro/{row['model']}", row["oof_f1_micro"], 0)
         writer.add_scalar(f"oof_f1_macro/{row['model']}", row["oof_f1_macro"], 0)
     writer.add_text("leaderboard", "    " + board.to_string(index=False).replace("\n", "\n    "))

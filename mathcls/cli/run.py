@@ -32,7 +32,8 @@ def run(data_dir, out, config, demo, use_generation, generated_dir):
       mathcls run --data data/ --config experiments/cpu.toml --out runs/cpu
     """
     from ..errors import MathclsError
-    from ..pipeline import build, demo as run_demo, summary
+    from ..pipeline import build, summary
+    from ..pipeline import demo as run_demo
 
     if demo:
         if data_dir or config:
