@@ -25,6 +25,20 @@ def tests(session):
     session.run("pytest", "-q", *session.posargs, env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
 
 
+@nox.session(name="tests-postgres")
+def tests_postgres(session):
+    """The PostgreSQL-storage tests against a real, throwaway server on 127.0.0.1.
+
+    scripts/with_postgres.sh installs Debian's postgresql when missing (as root), starts a cluster
+    in a temporary folder, exports MATHCLS_TEST_POSTGRES_URL, runs pytest and stops the server.
+    """
+    install(session)
+    session.run(
+        "bash", "scripts/with_postgres.sh", "pytest", "-q", "-m", "postgres", *session.posargs,
+        env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}, external=True,
+    )
+
+
 @nox.session
 def lint(session):
     """ruff on the package, tests and scripts."""

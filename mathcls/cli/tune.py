@@ -1,0 +1,61 @@
+"""``mathcls tune MODEL``."""
+
+from __future__ import annotations
+
+import click
+
+from .common import config_option, data_option, generation_option, seed_option
+
+
+@click.command()
+@click.argument("model", metavar="MODEL")
+@data_option()
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=str), required=True,
+              help="Output folder: best_params.json, trials.csv, plots, folds.json and the default journal file.")
+@click.option("--n-trials", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Trials this worker runs (each worker adds its own; rerunning adds more to the same study).")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Wall-clock budget of this worker in seconds; a trial in flight stops at its next fold/epoch.")
+@click.option("--storage", default=None, metavar="STORAGE",
+              help="Journal file path (one machine) or RDB URL such as postgresql://user:pass@host/db "
+                   "(several machines). Default: OUT/study.journal.")
+@click.option("--study-name", default=None,
+              help="Study name shared by all workers. Default: MODEL-<first 8 hex digits of the data hash>.")
+@click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Number of stratified folds.")
+@config_option
+@seed_option
+@generation_option
+@click.option("--dashboard", is_flag=True, default=False,
+              help="After the trials, serve the study in optuna-dashboard on http://127.0.0.1:8080 (Ctrl-C stops).")
+@click.option("--quiet", is_flag=True, default=False, help="No progress bar (the per-trial lines stay).")
+def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, config, seed, use_generation, dashboard,
+         quiet, generated_dir):
+    """Tune MODEL's parameters with Optuna over shared cross-validation folds.
+
+    MODEL is tfidf, setfit or transformer. Start any number of workers with the same
+    command and --storage; rerunning the command resumes the study. The best parameters
+    go to OUT/best_params.json, for `mathcls train MODEL --params OUT/best_params.json`.
+
+    \b
+    Examples:
+      mathcls tune tfidf --data data/ --out runs/tune-tfidf --n-trials 30
+      mathcls tune tfidf --data data/ --out runs/tune-tfidf --n-trials 10 \\
+          --storage postgresql://mathcls:secret@db-host:5432/optuna --study-name tfidf-v1
+    """
+    from ..tuning.run import tune as run_tune
+
+    result = run_tune(
+        model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
+        config=config, use_generation=use_generation, seed=seed, echo=click.echo, progress=not quiet,
+        warn=lambda m: click.echo(m, err=True), generated_dir=generated_dir,
+    )
+    click.echo(
+        f"Best mean F1-micro {result.best_value:.4f} over {result.n_complete} complete trials of study "
+        f"{result.study_name!r}; this worker finished {result.n_run}. Wrote {', '.join(str(p) for p in result.files.values())}."
+    )
+    click.echo(f"Train with: mathcls train {model} --data {data_dir} --out runs/{model} --params {result.files['best_params']}")
+    click.echo(f"Inspect with: optuna-dashboard {result.storage}")
+    if dashboard:
+        from ..errors import require
+
+        require("optuna_dashboard", "dashboard").run_server(result.dashboard_arg, host="127.0.0.1", port=8080)
