@@ -144,6 +144,8 @@ def test_bias_tuning_fixes_a_shifted_class():
     ({"estimators": []}, "estimators is empty"),
     ({"test_strategy": "vote"}, "test_strategy must be one of"),
     ({"cv": 1}, "cv must be an integer >= 2"),
+    ({"meta_init": "zero"}, "meta_init must be"),
+    ({"final_estimator": TfidfLogReg()}, "meta_init='average' needs the default LightGBM"),
     ({"estimators": [("a", TfidfLogReg()), ("a", TfidfLogReg())]}, "must be unique"),
 ])
 def test_bad_parameters(kwargs, message):
@@ -191,3 +193,25 @@ def test_interrupted_base_model_resumes_at_the_next_fold(tmp_path):
         np.testing.assert_allclose(stack.oof_proba_["flaky"], full.oof_proba_["tfidf"], atol=1e-6)
     finally:
         del models.MODELS["flaky"]
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_init_scores_reproduce_the_average(k):
+    from mathcls.stacking import _from_raw, _init_scores
+
+    rng = np.random.default_rng(k)
+    avg = rng.dirichlet(np.ones(k), size=20)
+    np.testing.assert_allclose(_from_raw(_init_scores(avg)), avg, atol=1e-9)
+
+
+def test_stack_never_scores_below_the_plain_average():
+    texts, y = noisy_corpus(40, seed=11)
+    stack = StackingEnsemble([("word", TfidfLogReg(min_df=1, char_ngram_range=None)),
+                              ("char", TfidfLogReg(min_df=1, word_ngram_range=None))], cv=4, random_state=0)
+    stack.fit(texts, y)
+    assert stack.meta_kind_ in ("learned", "average")
+    # Whichever meta-model is kept, the stack's OOF score is never below the plain average's.
+    average = np.mean(list(stack.oof_proba_.values()), axis=0)
+    assert stack.scores_["stack"]["f1_micro"] >= (stack.classes_[average.argmax(1)] == y).mean() - 1e-12
+    proba = stack.predict_proba(texts[:7])
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-6)
