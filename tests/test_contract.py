@@ -24,12 +24,34 @@ def _tfidf():
     return TfidfLogReg(min_df=1, C=10.0)
 
 
+def _transformer():
+    from mathcls.models.transformer import TransformerClassifier
+
+    return TransformerClassifier(epochs=2, max_length=32, batch_size=16, learning_rate=5e-4, validation_fraction=0,
+                                 output_dir=None, logging_dir=None, progress_bar=False)
+
+
+def _setfit():
+    from mathcls.models.setfit import SetFitClassifier
+
+    return SetFitClassifier(body_epochs=1, max_pairs=16, batch_size=8, max_length=32, progress_bar=False)
+
+
+def _setfit_frozen():
+    from mathcls.models.setfit import SetFitClassifier
+
+    return SetFitClassifier(body_epochs=0, max_length=32, progress_bar=False)
+
+
 # name -> factory of a small, fast configuration. Neural families register here too.
 ESTIMATORS = {
     "tfidf": _tfidf,
+    "transformer": _transformer,
+    "setfit": _setfit,
+    "setfit-frozen": _setfit_frozen,
 }
 
-SLOW = set()  # names whose fits take more than a few seconds
+SLOW = {"transformer", "setfit", "setfit-frozen"}  # names whose fits take more than a few seconds
 
 
 def _params():

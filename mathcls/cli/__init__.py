@@ -13,7 +13,13 @@ from .. import __version__
 #: command name -> "module:function", loaded when the command runs or its help is shown.
 COMMANDS: dict[str, str] = {
     "download": "mathcls.cli.kaggle_cmds:download",
+    "explore": "mathcls.cli.explore:explore",
+    "generate": "mathcls.cli.generate:generate",
     "train": "mathcls.cli.train:train",
+    "tune": "mathcls.cli.tune:tune",
+    "stack": "mathcls.cli.run:stack",
+    "run": "mathcls.cli.run:run",
+    "evaluate": "mathcls.cli.evaluate:evaluate",
     "predict": "mathcls.cli.predict:predict",
     "explain": "mathcls.cli.explain:explain",
     "submit": "mathcls.cli.kaggle_cmds:submit",
@@ -22,7 +28,13 @@ COMMANDS: dict[str, str] = {
 #: one-line help shown in ``mathcls --help`` without importing the command module.
 SHORT_HELP: dict[str, str] = {
     "download": "Download the competition files with the Kaggle API.",
+    "explore": "Report on the data: classes, lengths, text features, duplicates; PNG plots.",
+    "generate": "Generate (-g) or augment (-a) extra training rows into data/generated.",
     "train": "Train one model family and save a model folder.",
+    "tune": "Tune a model family's parameters with Optuna (resumable, many workers).",
+    "stack": "Stack base models with a LightGBM meta-learner on out-of-fold probabilities.",
+    "run": "Everything: [generate], tune, stack, submission.csv + leaderboard (try --demo).",
+    "evaluate": "Evaluate saved models on a labelled CSV; ranked table and confusion matrices.",
     "predict": "Predict labels for a CSV and write a submission.",
     "explain": "Show the most indicative terms per class of a TF-IDF model.",
     "submit": "Validate a submission and upload it to Kaggle.",

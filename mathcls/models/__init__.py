@@ -13,6 +13,9 @@ from ..errors import MathclsError
 #: Registry of estimator families: CLI/config name -> "module:Class".
 MODELS: dict[str, str] = {
     "tfidf": "mathcls.models.tfidf:TfidfLogReg",
+    "stack": "mathcls.stacking:StackingEnsemble",
+    "transformer": "mathcls.models.transformer:TransformerClassifier",
+    "setfit": "mathcls.models.setfit:SetFitClassifier",
 }
 
 

@@ -91,7 +91,7 @@ def setfit_space() -> dict[str, dict]:
     ``class_weight``          categorical  None, "balanced"
     ========================  ===========  =====================================================
 
-    Pairs cost time linearly (about 8 minutes per 8,000 pairs on two CPU cores), so the range
+    Pairs cost time linearly (about 8 minutes per 4,000 pairs on two CPU cores), so the range
     stops at the estimator's default cap.
     """
     return {

