@@ -29,12 +29,12 @@ from .folds import load_or_make_folds
 #: Used when no --config is given: fits a 2-core CPU (the same as experiments/cpu.toml).
 DEFAULT_CONFIG: dict = {
     "seed": DEFAULT_SEED,
-    "cv": 5,
+    "cv": 4,
     "models": {
         "tfidf": {"family": "tfidf", "enabled": True, "params": {}},
         "embed": {"family": "setfit", "enabled": True, "params": {"body_epochs": 0, "max_length": 256}},
         "transformer": {"family": "transformer", "enabled": True,
-                        "params": {"epochs": 2, "max_length": 128}},
+                        "params": {"epochs": 2, "max_length": 128, "validation_fraction": 0.0}},
     },
     "stack": {"test_strategy": "fold-average", "bias_tuning": True, "extra_features": True, "meta_n_trials": 10},
     "generation": {"per_class": 200, "balance": False, "augment_per_row": 0},
