@@ -104,7 +104,7 @@ def build_manifest(estimator, train_sha256: str | None = None, extra: dict | Non
         "classes_dtype": kind,
         "label_names": {str(c): label_name(c) for c in classes},
         "train_sha256": train_sha256,
-        "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "extra": extra or {},
     }
 
