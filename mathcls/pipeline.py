@@ -21,10 +21,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import DEFAULT_SEED, load_config, merge, package_versions, to_jsonable, write_json
+from .config import DEFAULT_SEED, load_config, merge, model_params, package_versions, write_json
 from .data import ID, LABEL, TEXT, load_competition
 from .errors import MathclsError
 from .folds import load_or_make_folds
+from .persist import decode_param, encode_param
 
 #: Used when no --config is given: fits a 2-core CPU (the same as experiments/cpu.toml).
 DEFAULT_CONFIG: dict = {
@@ -128,20 +129,11 @@ def find_best_params(params_from, name: str, family: str) -> dict | None:
     return read_params_file(sorted(scored)[0][1], family)
 
 
-def _estimator_params(name, entry, out: Path, tuned: dict | None) -> dict:
-    from .config import _from_toml
-
-    params = {k: _from_toml(v) for k, v in entry.get("params", {}).items()}
-    if tuned:
-        params.update(tuned)
-    return params
-
-
 def _build_estimator(name, entry, out, tuned=None):
     from .models import make_model
 
     family = entry["family"]
-    params = _estimator_params(name, entry, out, tuned)
+    params = {**model_params({"models": {name: entry}}, name), **(tuned or {})}
     est = make_model(family, params)
     valid = est.get_params(deep=False)
     # Fold models of neural families: logs per model, no per-fold checkpoints unless asked.
@@ -301,15 +293,12 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
             done = state.finished(stage)
             if done is None:
                 best = _tune_stage(comp, cfg, name, entry, out, seed, cv, use_generation, generated_dir, echo)
-                state.mark(stage, to_jsonable(best or {}))
+                state.mark(stage, {k: encode_param(v) for k, v in (best or {}).items()})
             else:
-                best = done or None
+                best = {k: decode_param(v) for k, v in done.items()} or None
                 echo(f"{name}: tuned parameters from the earlier run: {best}")
             if best:
-                from .persist import decode_param
-
-                tuned[name] = {k: decode_param(v) if isinstance(v, dict) else (tuple(v) if isinstance(v, list) else v)
-                               for k, v in best.items()}
+                tuned[name] = best
 
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()
