@@ -17,7 +17,13 @@ from click.testing import CliRunner
 from mathcls.cli import cli
 from mathcls.errors import MathclsError, ParameterError
 from mathcls.models import make_model
-from mathcls.models._hf import DEFAULT_MODEL_NAME, model_display_name, resolve_model
+from mathcls.models._hf import (
+    DEFAULT_MODEL_NAME,
+    cpu_supports_bf16,
+    model_display_name,
+    resolve_model,
+    resolve_precision,
+)
 from mathcls.models.transformer import TransformerClassifier, length_bucketed_batches
 from mathcls.persist import load_model, save_model
 
@@ -63,7 +69,8 @@ def test_fit_learns_and_reports_history(trained):
         assert 0.0 <= logs["val_f1_micro"] <= 1.0
     assert est.history_[1]["loss"] < est.history_[0]["loss"]
     assert (est.predict(texts) == y).mean() > 0.5
-    assert est.mixed_precision_ == "no"  # fp32 on CPU
+    # "auto" on CPU: bf16 autocast where the CPU has native bf16 instructions, else fp32
+    assert est.mixed_precision_ == ("bf16" if cpu_supports_bf16() else "no")
 
 
 def test_callbacks_are_called_in_order_with_logs(trained):
@@ -112,7 +119,9 @@ def test_predict_batch_size_does_not_change_predictions(trained):
     est, _, _, texts, _ = trained
     small = est.set_params(predict_batch_size=3).predict_proba(texts)
     est.set_params(predict_batch_size=64)
-    np.testing.assert_allclose(small, est.predict_proba(texts), atol=1e-5)
+    # padding is masked out; bf16 autocast (CPUs with native bf16) rounds differently per batch shape
+    atol = 1e-5 if est.mixed_precision_ == "no" else 3e-2
+    np.testing.assert_allclose(small, est.predict_proba(texts), atol=atol)
 
 
 @pytest.mark.slow
@@ -232,7 +241,37 @@ def test_accelerate_launch_runs_in_fp32_on_cpu(competition_dir, tmp_path):
         capture_output=True, text=True, cwd=tmp_path, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert json.loads((out / "classifier.json").read_text())["mixed_precision"] == "no"
+    # the launcher's fp16 cannot run on a CPU; "auto" takes the CPU's own choice instead
+    expected = "bf16" if cpu_supports_bf16() else "no"
+    assert json.loads((out / "classifier.json").read_text())["mixed_precision"] == expected
+
+
+def test_cpu_precision_choices():
+    assert resolve_precision("fp32", "cpu", cpu_bf16=True) == "no"
+    assert resolve_precision("bf16", "cpu", cpu_bf16=True) == "bf16"
+    assert resolve_precision("auto", "cpu") == "no"  # callers without CPU autocast stay in fp32
+    with pytest.raises(MathclsError, match="needs a CUDA GPU; use 'auto', 'bf16' or 'fp32' on CPU"):
+        resolve_precision("fp16", "cpu", cpu_bf16=True)
+    with pytest.raises(MathclsError, match="needs a CUDA GPU; use 'auto' or 'fp32' on CPU"):
+        resolve_precision("bf16", "cpu")
+
+
+def test_bf16_and_fp32_on_cpu_learn_alike_and_reload_in_their_precision(tmp_path):
+    """Explicit bf16 runs on any CPU (emulated where not native); its predictions track fp32's."""
+    texts, y = make_corpus(6)
+    fitted = {}
+    for precision in ("fp32", "bf16"):
+        est = TransformerClassifier(**TINY, precision=precision, output_dir=None, logging_dir=None,
+                                    validation_fraction=0.0).fit(texts, y)
+        assert est.mixed_precision_ == {"fp32": "no", "bf16": "bf16"}[precision]
+        assert (est.predict(texts) == y).mean() > 0.5
+        fitted[precision] = est
+    p32, p16 = fitted["fp32"].predict_proba(texts), fitted["bf16"].predict_proba(texts)
+    np.testing.assert_allclose(p16.sum(1), 1.0, atol=1e-4)
+    assert (p32.argmax(1) == p16.argmax(1)).mean() > 0.8
+    loaded = load_model(save_model(fitted["bf16"], tmp_path / "m"))
+    assert loaded.mixed_precision_ == "bf16"
+    np.testing.assert_allclose(loaded.predict_proba(texts), p16, atol=1e-6)
 
 
 @pytest.mark.gpu

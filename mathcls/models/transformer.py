@@ -185,8 +185,11 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
     class_weight : None or "balanced", default None
         ``"balanced"`` weights the cross-entropy by ``n / (n_classes * count)``.
     precision : {"auto", "fp32", "fp16", "bf16"}, default "auto"
-        ``"auto"`` trains in fp32 on CPU and in mixed precision on a GPU (the ``accelerate launch``
-        setting if any, else bf16 where supported, else fp16).
+        ``"auto"`` trains in mixed precision on a GPU (the ``accelerate launch`` setting if any,
+        else bf16 where supported, else fp16) and, on a CPU with native bf16 instructions
+        (AVX512-BF16 or AMX), in bf16 autocast, about twice as fast as fp32 there; other CPUs
+        train in fp32. ``"bf16"`` is also accepted on any CPU, ``"fp16"`` needs a GPU. Prediction
+        uses the same precision.
     early_stopping : bool, default False
         Stop when the validation F1-micro has not improved for ``n_iter_no_change`` epochs, and keep
         the weights of the best epoch.
@@ -361,7 +364,7 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         seed_everything(self.seed)
         folder = resolve_model(self.model)
         device = select_device(self.device)
-        mixed = resolve_precision(self.precision, device)
+        mixed = resolve_precision(self.precision, device, cpu_bf16=True)
         self.accelerator_ = make_accelerator(mixed, cpu=not device.startswith("cuda"))
         if self.device not in (None, "auto"):
             self.device_ = torch.device(self.device)
@@ -612,7 +615,9 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         was_training = model.training
         model.eval()
         device = next(model.parameters()).device
-        dtype = autocast_dtype(getattr(self, "mixed_precision_", "no")) if device.type == "cuda" else None
+        dtype = autocast_dtype(getattr(self, "mixed_precision_", "no"))
+        if device.type not in ("cuda", "cpu") or (device.type == "cpu" and dtype is not torch.bfloat16):
+            dtype = None  # CPU autocast is bf16 only
         order = np.argsort([-len(x) for x in ids], kind="stable")
         out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
         bs = int(self.predict_batch_size)
@@ -624,7 +629,7 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
             for start in tqdm(range(0, len(order), bs), desc="predict", unit="batch", disable=not show, leave=False):
                 rows = order[start:start + bs]
                 input_ids, mask = _collate([ids[i] for i in rows], pad, device)
-                with torch.autocast(device_type="cuda", dtype=dtype, enabled=dtype is not None):
+                with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None):
                     logits = model(input_ids, mask)
                 out[rows] = logits.float().cpu().numpy()
         model.train(was_training)
@@ -666,7 +671,13 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         self.tokenizer_identity_ = info.get("tokenizer_identity")
         self.history_ = info.get("history", [])
         self.best_epoch_ = info.get("best_epoch")
-        self.mixed_precision_ = info.get("mixed_precision", "no") if device.type == "cuda" else "no"
+        from ._hf import resolve_precision
+
+        # Predict in the precision this machine would train in ("auto": bf16 on bf16 CPUs and GPUs)
+        try:
+            self.mixed_precision_ = resolve_precision(self.precision, device.type, cpu_bf16=True)
+        except MathclsError:  # e.g. an fp16 model loaded on a CPU
+            self.mixed_precision_ = "no"
         self.checkpoints_ = []
 
 
