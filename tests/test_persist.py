@@ -100,3 +100,21 @@ def test_payload_with_untrusted_type_is_refused(model, tmp_path):
              folder / "tfidf.skops")
     with pytest.raises(ModelFolderError, match="will not load"):
         load_model(folder)
+
+
+def test_vocabularies_round_trip_as_flat_arrays(model, tmp_path):
+    """Vocabularies are stored as two arrays (skops would write a dict entry by entry, minutes for
+    a min_df=1 model); every term, including LaTeX and non-ASCII ones, keeps its column."""
+    from mathcls.models.tfidf import _pack_vocabulary, _unpack_vocabulary
+
+    vocab = {"\\frac{a}{b}": 2, "π r²": 0, "x": 3, " ∫ ": 1, "": 4}
+    packed = _pack_vocabulary(vocab)
+    assert packed["data"].dtype == np.uint8 and packed["ends"].tolist()[-1] == packed["data"].size
+    assert _unpack_vocabulary(packed) == vocab
+
+    before = {name: dict(v.vocabulary_) for name, v in model.vectorizer_.transformer_list}
+    loaded = load_model(save_model(model, tmp_path / "m"))
+    after = {name: v.vocabulary_ for name, v in loaded.vectorizer_.transformer_list}
+    assert after == before and sum(map(len, after.values())) > 100
+    # saving leaves the fitted model as it was
+    assert {name: v.vocabulary_ for name, v in model.vectorizer_.transformer_list} == before
