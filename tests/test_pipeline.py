@@ -27,6 +27,19 @@ def test_shipped_configs_are_valid():
                                          if not (isinstance(v, str) and v.lower() == "none")})
 
 
+def test_default_config_follows_cpu_toml():
+    """`mathcls run` without --config trains what experiments/cpu.toml trains."""
+    from mathcls.pipeline import DEFAULT_CONFIG
+
+    shipped = resolve_config(EXPERIMENTS / "cpu.toml")
+    assert list(DEFAULT_CONFIG["models"]) == list(shipped["models"])
+    for name, entry in DEFAULT_CONFIG["models"].items():
+        params = shipped["models"][name].get("params", {})
+        for key, value in entry["params"].items():
+            assert params[key] == (list(value) if isinstance(value, tuple) else value), (name, key)
+    assert DEFAULT_CONFIG["cv"] == shipped["cv"]
+
+
 def test_run_writes_everything_and_resumes(competition_dir, tmp_path, capsys):
     out = tmp_path / "run"
     lines = []
