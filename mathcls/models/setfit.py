@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import ModelFolderError, ParameterError
-from .base import TextClassifierMixin, check_texts
+from .base import TextClassifierMixin, check_int, check_positive_number, check_texts
 
 _HEAD = "head.skops"
 _INFO = "setfit.json"
@@ -173,42 +173,19 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self.device = device
 
     def _check_params(self):
-        def int_at_least(name, lo, allow_none=False):
-            v = getattr(self, name)
-            if v is None and allow_none:
-                return
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-                raise ParameterError(f"{name} must be an integer >= {lo}{' or None' if allow_none else ''}; got {v!r}.")
+        from ._hf import check_shared_params
 
-        int_at_least("max_length", 1)
-        int_at_least("pair_max_length", 1, allow_none=True)
-        int_at_least("body_epochs", 0)
-        int_at_least("max_pairs", 2)
-        int_at_least("num_iterations", 1, allow_none=True)
-        int_at_least("samples_per_class", 2, allow_none=True)
-        int_at_least("batch_size", 1)
-        int_at_least("head_max_iter", 1)
-        int_at_least("predict_batch_size", 1)
-        for name in ("body_learning_rate", "head_C"):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and v > 0):
-                raise ParameterError(f"{name} must be a positive number; got {v!r}.")
+        for name, lo, allow_none in (
+            ("max_length", 1, False), ("pair_max_length", 1, True), ("body_epochs", 0, False),
+            ("max_pairs", 2, False), ("num_iterations", 1, True), ("samples_per_class", 2, True),
+            ("batch_size", 1, False), ("head_max_iter", 1, False), ("predict_batch_size", 1, False),
+        ):
+            check_int(self, name, lo, allow_none)
+        check_positive_number(self, "body_learning_rate")
+        check_positive_number(self, "head_C")
         if not (isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio <= 1):
             raise ParameterError(f"warmup_ratio must be a number in [0, 1]; got {self.warmup_ratio!r}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ParameterError(f"class_weight must be None or 'balanced'; got {self.class_weight!r}.")
-        from ._hf import PRECISIONS
-
-        if self.precision not in PRECISIONS:
-            raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}.")
-        for item in self.callbacks or []:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise ParameterError(f"callbacks must be a list of (name, object) pairs; got {item!r}.")
-
-    def _manifest_params(self) -> dict:
-        params = self.get_params(deep=False)
-        params.pop("callbacks", None)
-        return params
+        check_shared_params(self)
 
     def _notify(self, event, *args):
         for _, cb in self.callbacks or []:
@@ -356,7 +333,7 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
 
         import skops.io as sio
 
-        from ._hf import file_sha256
+        from ..data import file_sha256
 
         sio.dump(self.head_, folder / _HEAD, compression=zipfile.ZIP_DEFLATED)
         info = {"body_saved": self.body_ is not None, "body_sha256": None, "n_pairs": self.n_pairs_,

@@ -12,7 +12,7 @@ from sklearn.pipeline import FeatureUnion
 
 from ..errors import ParameterError
 from ..text import normalize_text
-from .base import TextClassifierMixin, check_texts
+from .base import TextClassifierMixin, check_positive_number, check_texts
 
 _PAYLOAD = "tfidf.skops"
 
@@ -106,8 +106,7 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
                 raise ParameterError(f"{name} must be a pair (lo, hi) with 1 <= lo <= hi, or None; got {value!r}.")
         if self.word_ngram_range is None and self.char_ngram_range is None:
             raise ValueError("word_ngram_range and char_ngram_range cannot both be None; keep at least one analyser.")
-        if not (isinstance(self.C, (int, float)) and self.C > 0):
-            raise ParameterError(f"C must be a positive number; got {self.C!r}.")
+        check_positive_number(self, "C")
         if self.class_weight not in (None, "balanced") and not isinstance(self.class_weight, dict):
             raise ParameterError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
 

@@ -21,7 +21,7 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import MathclsError, ModelFolderError, ParameterError
-from .base import TextClassifierMixin, check_texts
+from .base import TextClassifierMixin, check_int, check_positive_number, check_texts
 
 _WEIGHTS = "model.safetensors"
 _HEAD = "classifier.json"
@@ -297,16 +297,12 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
 
     # ---- validation ----
     def _check_params(self):
-        def positive_int(name):
-            v = getattr(self, name)
-            if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < 1:
-                raise ParameterError(f"{name} must be a positive integer; got {v!r}.")
+        from ._hf import check_shared_params
 
         for name in ("max_length", "epochs", "batch_size", "gradient_accumulation_steps", "predict_batch_size",
                      "n_iter_no_change"):
-            positive_int(name)
-        if not (isinstance(self.learning_rate, (int, float)) and self.learning_rate > 0):
-            raise ParameterError(f"learning_rate must be a positive number; got {self.learning_rate!r}.")
+            check_int(self, name)
+        check_positive_number(self, "learning_rate")
         for name, lo, hi in (("warmup_ratio", 0.0, 1.0), ("validation_fraction", 0.0, 0.5), ("dropout", 0.0, 1.0)):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and lo <= v < hi or (name == "warmup_ratio" and v == 1.0)):
@@ -315,32 +311,13 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
             raise ParameterError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}.")
         if self.max_grad_norm is not None and not (isinstance(self.max_grad_norm, (int, float)) and self.max_grad_norm > 0):
             raise ParameterError(f"max_grad_norm must be a positive number or None; got {self.max_grad_norm!r}.")
-        if self.class_weight not in (None, "balanced"):
-            raise ParameterError(f"class_weight must be None or 'balanced'; got {self.class_weight!r}.")
         if self.pooling not in ("mean", "cls"):
             raise ParameterError(f"pooling must be 'mean' or 'cls'; got {self.pooling!r}.")
         if self.save_total_limit is not None and (not isinstance(self.save_total_limit, int) or self.save_total_limit < 1):
             raise ParameterError(f"save_total_limit must be a positive integer or None; got {self.save_total_limit!r}.")
-        from ._hf import PRECISIONS
-
-        if self.precision not in PRECISIONS:
-            raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}; got {self.precision!r}.")
         if self.early_stopping and not self.validation_fraction:
             raise ParameterError("early_stopping needs a validation split; set validation_fraction, e.g. 0.1.")
-        self._checked_callbacks()
-
-    def _checked_callbacks(self) -> list:
-        out = []
-        for item in self.callbacks or []:
-            if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-                raise ParameterError(f"callbacks must be a list of (name, object) pairs; got {item!r}.")
-            out.append(item)
-        return out
-
-    def _manifest_params(self) -> dict:
-        params = self.get_params(deep=False)
-        params.pop("callbacks", None)
-        return params
+        check_shared_params(self)
 
     # ---- fit ----
     def fit(self, X, y):
@@ -555,7 +532,9 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             run = f"{model_display_name(self.model)}-{stamp}-{id(self) % 10000:04d}"
             built_in.append(("tensorboard", TensorBoardLogger(Path(self.logging_dir) / run)))
-        return built_in + self._checked_callbacks()
+        from ._hf import checked_callbacks
+
+        return built_in + checked_callbacks(self.callbacks)
 
     def _notify(self, event: str, *args):
         for _, cb in self._callbacks_:
@@ -662,7 +641,7 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         module = _module_class()(body, int(info["n_classes"]), info.get("pooling", self.pooling),
                                  float(info.get("dropout", self.dropout)))
         load_safetensors(module, str(folder / _WEIGHTS), device="cpu")
-        from ._hf import select_device
+        from ._hf import resolve_precision, select_device
 
         device = torch.device(select_device(self.device))
         self.model_ = module.to(device).eval()
@@ -671,8 +650,6 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         self.tokenizer_identity_ = info.get("tokenizer_identity")
         self.history_ = info.get("history", [])
         self.best_epoch_ = info.get("best_epoch")
-        from ._hf import resolve_precision
-
         # Predict in the precision this machine would train in ("auto": bf16 on bf16 CPUs and GPUs)
         try:
             self.mixed_precision_ = resolve_precision(self.precision, device.type, cpu_bf16=True)
