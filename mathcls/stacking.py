@@ -22,13 +22,20 @@ from .data import texts_sha256
 from .errors import ModelFolderError, ParameterError
 from .features import FEATURE_NAMES, text_features
 from .folds import make_folds, splits_with_extra
-from .models.base import TextClassifierMixin, check_texts, softmax
+from .models.base import TextClassifierMixin, check_int, check_texts, softmax
 
 STRATEGIES = ("fold-average", "refit")
 _META_FILE = "stack.json"
 _BOOSTER_FILE = "meta_lightgbm.txt"
 _META_SKOPS = "meta.skops"
 _CACHE_VERSION = 1
+
+
+#: The default meta-learner's LightGBM parameters; also the first trial of ``meta_n_trials`` tuning.
+META_DEFAULTS = dict(
+    n_estimators=100, learning_rate=0.01, num_leaves=15, min_child_samples=20, subsample=0.8,
+    subsample_freq=1, colsample_bytree=0.7, reg_lambda=1.0,
+)
 
 
 def default_meta_learner(random_state=0, **overrides):
@@ -43,10 +50,7 @@ def default_meta_learner(random_state=0, **overrides):
     """
     from lightgbm import LGBMClassifier
 
-    params = dict(
-        n_estimators=100, learning_rate=0.01, num_leaves=15, min_child_samples=20, subsample=0.8,
-        subsample_freq=1, colsample_bytree=0.7, reg_lambda=1.0, random_state=random_state, n_jobs=1, verbose=-1,
-    )
+    params = dict(META_DEFAULTS, random_state=random_state, n_jobs=1, verbose=-1)
     params.update(overrides)
     return LGBMClassifier(**params)
 
@@ -191,8 +195,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ParameterError(f"meta_init must be 'average' or 'none'; got {self.meta_init!r}.")
         if self.meta_init == "average" and self.final_estimator is not None:
             raise ParameterError("meta_init='average' needs the default LightGBM meta-learner; set meta_init='none'.")
-        if not (isinstance(self.cv, (int, np.integer)) and self.cv >= 2):
-            raise ParameterError(f"cv must be an integer >= 2; got {self.cv!r}.")
+        check_int(self, "cv", 2)
 
     def _log(self, msg):
         if self.verbose:
@@ -373,17 +376,17 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         return proba
 
     def _fit_meta(self, meta_X, y_idx, fold):
+        # The plain average of the base models needs no training, so its OOF score is honest too.
+        # On small data it can beat any learned meta-model; the better of the two is kept.
+        average = np.mean(list(self.oof_proba_.values()), axis=0)
         params = {}
         if self.final_estimator is None:
             # Leaves need enough rows: LightGBM's default of 20 cannot split a few hundred rows.
             params["min_child_samples"] = int(min(20, max(2, len(y_idx) // 40)))
             if self.meta_n_trials:
-                params = self._tune_meta(meta_X, y_idx, fold)
+                params = self._tune_meta(meta_X, y_idx, fold, average)
         self.meta_params_ = params
         t0 = time.perf_counter()
-        # The plain average of the base models needs no training, so its OOF score is honest too.
-        # On small data it can beat any learned meta-model; the better of the two is kept.
-        average = np.mean(list(self.oof_proba_.values()), axis=0)
         averaged = (average.argmax(1) == y_idx).mean()
         meta_oof = self._cross_fit_meta(meta_X, y_idx, fold, average, params)
         learned = -1.0 if meta_oof is None else (meta_oof.argmax(1) == y_idx).mean()
@@ -421,10 +424,9 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self._log(f"  {'stack':<14} OOF F1-micro {self.scores_['stack']['f1_micro']:.4f}  "
                   f"F1-macro {self.scores_['stack']['f1_macro']:.4f}")
 
-    def _tune_meta(self, meta_X, y_idx, fold) -> dict:
+    def _tune_meta(self, meta_X, y_idx, fold, average) -> dict:
         import optuna
 
-        average = np.mean(list(self.oof_proba_.values()), axis=0)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
 
         def objective(trial):
@@ -440,9 +442,9 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             return -1.0 if proba is None else float((proba.argmax(1) == y_idx).mean())
 
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=self.random_state))
-        study.enqueue_trial({"n_estimators": 100, "learning_rate": 0.01, "num_leaves": 15,
-                             "min_child_samples": int(min(20, max(5, len(y_idx) // 40))), "reg_lambda": 1.0,
-                             "colsample_bytree": 0.7})
+        tuned = ("n_estimators", "learning_rate", "num_leaves", "reg_lambda", "colsample_bytree")
+        study.enqueue_trial({**{k: META_DEFAULTS[k] for k in tuned},
+                             "min_child_samples": int(min(20, max(5, len(y_idx) // 40)))})
         study.optimize(objective, n_trials=int(self.meta_n_trials))
         self._log(f"  meta-learner tuned: CV {study.best_value:.4f} with {study.best_params}")
         return study.best_params
