@@ -129,6 +129,14 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     meta_n_trials : int, default 0
         Trials of a small Optuna study over the meta-learner's parameters, scored by CV on the OOF
         table (0: keep the defaults).
+    pseudo_label : list of str, default ()
+        Names of base models that also train on the unlabeled rows given to ``fit`` as
+        ``unlabeled_X`` (e.g. the test questions), labelled by the average of the other base models.
+        Fold ``k``'s pseudo-labels come from those models' fold-``k`` models, which never saw fold
+        ``k``, so the OOF table stays honest. The other models are fitted first. Needs
+        ``test_strategy="fold-average"``.
+    pseudo_label_threshold : float, default 0.0
+        Keep only unlabeled rows whose averaged top probability reaches this value.
     random_state : int, default 42
     cache_dir : str or None
         Folder where each base model's OOF probabilities and fold models are cached, keyed by
@@ -146,6 +154,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     oof_proba_ : dict name -> ndarray (n_samples, n_classes), out-of-fold probabilities
     stack_oof_proba_ : ndarray, cross-fitted OOF probabilities of the stack (after bias)
     bias_ : ndarray or None, per-class logit offsets
+    pseudo_label_counts_ : dict name -> list of pseudo-labelled rows per fold (pseudo-labelled models)
     scores_ : dict name -> {f1_micro, f1_macro, fit_seconds, predict_rows_per_s}, including "stack"
     fold_ : ndarray, fold id per training row
 
@@ -158,7 +167,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
 
     def __init__(self, estimators=None, final_estimator=None, cv=5, extra_features=True,
                  test_strategy="fold-average", bias_tuning=True, meta_init="average", meta_n_trials=0,
-                 random_state=42, cache_dir=None, verbose=False):
+                 pseudo_label=(), pseudo_label_threshold=0.0, random_state=42, cache_dir=None, verbose=False):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
@@ -167,6 +176,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self.bias_tuning = bias_tuning
         self.meta_init = meta_init
         self.meta_n_trials = meta_n_trials
+        self.pseudo_label = pseudo_label
+        self.pseudo_label_threshold = pseudo_label_threshold
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.verbose = verbose
@@ -196,13 +207,32 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         if self.meta_init == "average" and self.final_estimator is not None:
             raise ParameterError("meta_init='average' needs the default LightGBM meta-learner; set meta_init='none'.")
         check_int(self, "cv", 2)
+        pseudo = self._pseudo_names()
+        unknown = [n for n in pseudo if n not in names]
+        if unknown:
+            raise ParameterError(f"pseudo_label names {unknown[0]!r}, which is not a base model; base models: {names}.")
+        if pseudo and len(pseudo) == len(names):
+            raise ParameterError("pseudo_label lists every base model; leave at least one to label the unlabeled rows.")
+        if pseudo and self.test_strategy != "fold-average":
+            raise ParameterError("pseudo_label needs test_strategy='fold-average' (each fold is labelled by its own fold models).")
+        threshold = self.pseudo_label_threshold
+        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold < 1.0:
+            raise ParameterError(f"pseudo_label_threshold must be a number in [0, 1); got {threshold!r}.")
+
+    def _pseudo_names(self) -> list[str]:
+        value = self.pseudo_label
+        if value is None:
+            return []
+        if isinstance(value, str):
+            return [value]
+        return list(value)
 
     def _log(self, msg):
         if self.verbose:
             print(msg, flush=True)
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, X, y, fold=None, extra_X=None, extra_y=None, extra_source=None):
+    def fit(self, X, y, fold=None, extra_X=None, extra_y=None, extra_source=None, unlabeled_X=None):
         """Fit base models per fold, the meta-learner on their OOF probabilities, and the bias.
 
         Parameters
@@ -214,8 +244,17 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             Generated or augmented rows that join the training folds only; ``extra_source[j]`` is
             the index of the row that extra row ``j`` was derived from (or -1), so it never trains
             the fold that validates its source.
+        unlabeled_X : texts, optional
+            Rows without labels, usually the test questions: the models named in ``pseudo_label``
+            also train on them (see there). Every base model's predictions on them are kept, so
+            ``predict_proba`` on the same texts right after ``fit`` does not predict them again.
         """
         self._check_params()
+        pseudo = self._pseudo_names()
+        unlabeled = check_texts(unlabeled_X, "unlabeled_X") if unlabeled_X is not None and len(unlabeled_X) else []
+        if pseudo and not unlabeled:
+            raise ParameterError(f"pseudo_label={pseudo} needs unlabeled rows; pass unlabeled_X to fit "
+                                 "(mathcls run passes the test questions).")
         texts, classes, y_idx = self._check_fit_input(X, y)
         y = np.asarray(y)
         if fold is None:
@@ -233,17 +272,40 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         all_texts = np.asarray(texts + extra_texts, dtype=object)
         all_y = np.concatenate([y, extra_y]) if len(extra_y) else y
         data_key = texts_sha256(all_texts.tolist(), all_y.tolist()) + texts_sha256([str(s) for s in extra_source])
-        self.estimators_, self.oof_proba_, self.scores_ = {}, {}, {}
-        for name, est in self._base_list():
-            models, oof, stats = self._fit_base(name, est, all_texts, all_y, y, fold, extra_source, data_key)
-            self.estimators_[name] = models
-            self.oof_proba_[name] = oof
-            self.scores_[name] = stats
+        bases = self._base_list()
+        # Models that label come first, then the pseudo-labelled ones; estimators_ keeps the given order.
+        order = [b for b in bases if b[0] not in pseudo] + [b for b in bases if b[0] in pseudo]
+        fitted, fold_unlabeled, unlabeled_seconds = {}, {}, 0.0
+        self.pseudo_label_counts_ = {}
+        self._unlabeled_memo = None
+        for name, est in order:
+            pseudo_rows = None
+            if name in pseudo:
+                pseudo_rows = self._pseudo_rows(unlabeled, fold_unlabeled)
+                self.pseudo_label_counts_[name] = [int(len(p[1])) for p in pseudo_rows]
+                self._log(f"  {name:<14} + {min(self.pseudo_label_counts_[name])}-{max(self.pseudo_label_counts_[name])} "
+                          f"pseudo-labelled rows per fold")
+            models, oof, stats = self._fit_base(name, est, all_texts, all_y, y, fold, extra_source, data_key,
+                                                pseudo_rows, unlabeled)
+            fitted[name] = (models, oof, stats)
+            if unlabeled:
+                t0 = time.perf_counter()
+                fold_unlabeled[name] = np.stack([_align(np.asarray(m.predict_proba(unlabeled)), m.classes_, self.classes_)
+                                                 for m in models])
+                unlabeled_seconds += time.perf_counter() - t0
             self._log(f"  {name:<14} OOF F1-micro {stats['f1_micro']:.4f}  F1-macro {stats['f1_macro']:.4f}  "
                       f"fit {stats['fit_seconds']:.0f}s")
+        self.estimators_ = {name: fitted[name][0] for name, _ in bases}
+        self.oof_proba_ = {name: fitted[name][1] for name, _ in bases}
+        self.scores_ = {name: fitted[name][2] for name, _ in bases}
+        if unlabeled:
+            self._unlabeled_memo = (texts_sha256(unlabeled), {name: fold_unlabeled[name].mean(0) for name, _ in bases})
 
         meta_X = self._meta_features(list(self.oof_proba_.values()), texts)
         self._fit_meta(meta_X, y_idx, fold)
+        if unlabeled and unlabeled_seconds > 0:
+            # The base models' share of prediction time, measured on the unlabeled rows.
+            self.scores_["stack"]["predict_rows_per_s"] = round(len(unlabeled) / unlabeled_seconds, 1)
         return self
 
     def _cache_folder(self, name, est, data_key, fold):
@@ -268,12 +330,31 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         digest = hashlib.sha256(key.encode()).hexdigest()[:20]
         return Path(self.cache_dir) / "base" / f"{name}-{family}-{digest}"
 
-    def _fit_base(self, name, est, all_texts, all_y, y, fold, extra_source, data_key):
+    def _pseudo_rows(self, unlabeled, fold_unlabeled) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per fold: (indices into ``unlabeled``, labels) from the average of the labelling models'
+        fold-``k`` predictions, keeping rows whose top probability reaches the threshold."""
+        sources = [name for name in fold_unlabeled if name not in self._pseudo_names()]
+        average = np.mean([fold_unlabeled[name] for name in sources], axis=0)  # (folds, rows, classes)
+        rows = []
+        for proba in average:
+            keep = np.flatnonzero(proba.max(1) >= self.pseudo_label_threshold)
+            rows.append((keep, self.classes_[proba[keep].argmax(1)]))
+        return rows
+
+    def _fit_base(self, name, est, all_texts, all_y, y, fold, extra_source, data_key, pseudo_rows=None,
+                  unlabeled=None):
         """OOF probabilities and fitted models of one base model. With a cache, each finished fold
-        is stored at once, so an interrupted run resumes at the next fold."""
+        is stored at once, so an interrupted run resumes at the next fold. ``pseudo_rows`` (per fold:
+        indices into ``unlabeled`` and their labels) join each fold's training rows."""
         from .persist import load_model, save_model
 
         n = len(y)
+        if pseudo_rows is not None:
+            # The cache key covers exactly what the model trains on: the texts and every fold's labels.
+            digest = hashlib.sha256(data_key.encode())
+            for index, labels in pseudo_rows:
+                digest.update(texts_sha256([unlabeled[i] for i in index], labels.tolist()).encode())
+            data_key = data_key + "-pseudo-" + digest.hexdigest()
         cache = self._cache_folder(name, est, data_key, fold)
         if cache is not None and (cache / "done.json").is_file():
             info = json.loads((cache / "done.json").read_text())
@@ -300,8 +381,13 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
                     models.append(load_model(part / "model"))
                 continue
             model = clone(est)
+            train_texts, train_y = list(all_texts[train_idx]), all_y[train_idx]
+            if pseudo_rows is not None:
+                index, labels = pseudo_rows[k]
+                train_texts += [unlabeled[i] for i in index]
+                train_y = np.concatenate([train_y, labels.astype(train_y.dtype)])
             t0 = time.perf_counter()
-            model.fit(list(all_texts[train_idx]), all_y[train_idx])
+            model.fit(train_texts, train_y)
             t1 = time.perf_counter()
             proba = model.predict_proba(list(all_texts[valid_idx]))
             t2 = time.perf_counter()
@@ -454,6 +540,9 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         """Each base model's probabilities on ``X`` (fold-averaged or refitted), ``classes_`` order."""
         self._check_fitted()
         texts = check_texts(X)
+        memo = getattr(self, "_unlabeled_memo", None)
+        if memo is not None and len(texts) == len(next(iter(memo[1].values()))) and texts_sha256(texts) == memo[0]:
+            return dict(memo[1])
         out = {}
         for name, models in self.estimators_.items():
             out[name] = np.mean([_align(np.asarray(m.predict_proba(texts)), m.classes_, self.classes_)

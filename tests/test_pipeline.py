@@ -38,6 +38,7 @@ def test_default_config_follows_cpu_toml():
         for key, value in entry["params"].items():
             assert params[key] == (list(value) if isinstance(value, tuple) else value), (name, key)
     assert DEFAULT_CONFIG["cv"] == shipped["cv"]
+    assert DEFAULT_CONFIG["stack"] == shipped["stack"]
 
 
 def test_run_writes_everything_and_resumes(competition_dir, tmp_path, capsys):
@@ -131,3 +132,6 @@ def test_demo_runs_without_data_or_network(tmp_path):
     board = pd.read_csv(tmp_path / "demo" / "leaderboard.csv")
     assert {"tfidf", "embed", "stack"} <= set(board["model"])
     assert board.set_index("model").loc["stack", "oof_f1_micro"] > 0.5
+    # The demo pseudo-labels its test questions for tfidf_char, and the run records it.
+    assert "pseudo-labelled rows per fold" in result.output
+    assert load_model(tmp_path / "demo" / "model").pseudo_label == ["tfidf_char"]

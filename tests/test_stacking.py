@@ -215,3 +215,85 @@ def test_stack_never_scores_below_the_plain_average():
     assert stack.scores_["stack"]["f1_micro"] >= (stack.classes_[average.argmax(1)] == y).mean() - 1e-12
     proba = stack.predict_proba(texts[:7])
     np.testing.assert_allclose(proba.sum(1), 1, atol=1e-6)
+
+
+def test_pseudo_labels_of_a_fold_come_from_models_that_never_saw_it():
+    # The unlabeled rows are exact copies of the training rows, with labels that no model can
+    # guess (pure noise). A memorising labeller trained on all rows would hand each validation
+    # row its true label through its copy, and a memorising pseudo-labelled model would score 1.0.
+    rng = np.random.default_rng(0)
+    texts = [f"question number {i}" for i in range(160)]
+    y = rng.integers(0, 8, len(texts))
+    stack = StackingEnsemble([("labeller", ExactMemorizer()), ("student", ExactMemorizer())], cv=4,
+                             pseudo_label=["student"], extra_features=False, bias_tuning=False)
+    stack.fit(texts, y, unlabeled_X=list(texts))
+    # Every fold got all unlabeled rows (threshold 0), and the student's OOF score is chance level.
+    assert stack.pseudo_label_counts_ == {"student": [160] * 4}
+    assert stack.scores_["student"]["f1_micro"] < 0.3
+    assert list(stack.estimators_) == ["labeller", "student"]
+    # The student did learn the pseudo-labels: its fold models know every unlabeled text.
+    assert all(len(m.table_) == 160 for m in stack.estimators_["student"])
+    # A threshold above the labeller's uniform 1/8 keeps only the copies of the rows each fold's
+    # labeller trained on: the validation rows' copies stay unlabeled, and the student knows nothing.
+    strict = StackingEnsemble([("labeller", ExactMemorizer()), ("student", ExactMemorizer())], cv=4,
+                              pseudo_label=["student"], pseudo_label_threshold=0.5, extra_features=False,
+                              bias_tuning=False).fit(texts, y, unlabeled_X=list(texts))
+    assert strict.pseudo_label_counts_ == {"student": [120] * 4}
+    np.testing.assert_allclose(strict.oof_proba_["student"], 1 / 8)
+
+
+def test_pseudo_labelled_model_learns_from_unlabeled_rows_and_is_cached(tmp_path):
+    texts, y = make_corpus(6, seed=11)
+    unlabeled, unlabeled_y = make_corpus(30, seed=12)
+    cache = tmp_path / "cache"
+
+    def make():
+        return StackingEnsemble([("tfidf", TfidfLogReg(min_df=1)), ("student", TfidfLogReg(min_df=1, C=50.0))],
+                                cv=3, pseudo_label="student", cache_dir=str(cache), bias_tuning=False)
+
+    stack = make().fit(texts, y, unlabeled_X=unlabeled)
+    plain = StackingEnsemble([("student", TfidfLogReg(min_df=1, C=50.0))], cv=3, bias_tuning=False).fit(texts, y)
+    # Five times more (pseudo-labelled) rows help the student on its validation folds.
+    assert stack.scores_["student"]["f1_micro"] >= plain.scores_["student"]["f1_micro"]
+    assert stack.pseudo_label_counts_["student"] == [len(unlabeled)] * 3
+    # predict_proba on the unlabeled rows reuses the predictions made during fit, and they equal
+    # a fresh prediction; new texts are predicted as usual.
+    memo = stack.predict_proba(unlabeled)
+    assert stack.scores_["stack"]["predict_rows_per_s"] > 0
+    stack._unlabeled_memo = None
+    np.testing.assert_allclose(stack.predict_proba(unlabeled), memo, atol=1e-9)
+    # A rerun loads both models from the cache; other unlabeled rows retrain the student only.
+    entries = sorted(p.name for p in (cache / "base").iterdir())
+    assert len(entries) == 2
+    again = make().fit(texts, y, unlabeled_X=unlabeled)
+    np.testing.assert_allclose(again.oof_proba_["student"], stack.oof_proba_["student"])
+    assert sorted(p.name for p in (cache / "base").iterdir()) == entries
+    make().fit(texts, y, unlabeled_X=unlabeled[:60])
+    after = sorted(p.name for p in (cache / "base").iterdir())
+    assert len(after) == 3 and [e for e in after if e.startswith("tfidf")] == [e for e in entries if e.startswith("tfidf")]
+
+
+def test_pseudo_label_ensemble_round_trips(tmp_path):
+    texts, y = make_corpus(6, seed=13)
+    unlabeled, _ = make_corpus(4, seed=14)
+    stack = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1)), ("student", TfidfLogReg(min_df=1, C=50.0))],
+                             cv=3, pseudo_label=["student"], bias_tuning=False).fit(texts, y, unlabeled_X=unlabeled)
+    loaded = load_model(save_model(stack, tmp_path / "model"))
+    assert loaded.pseudo_label == ["student"]
+    np.testing.assert_allclose(loaded.predict_proba(unlabeled), stack.predict_proba(unlabeled), atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs, fit_kwargs, message", [
+    ({"pseudo_label": ["nope"]}, {"unlabeled_X": ["x"]}, "pseudo_label names 'nope'"),
+    ({"pseudo_label": ["a", "b"]}, {"unlabeled_X": ["x"]}, "lists every base model"),
+    ({"pseudo_label": ["b"], "test_strategy": "refit"}, {"unlabeled_X": ["x"]}, "needs test_strategy='fold-average'"),
+    ({"pseudo_label": ["b"], "pseudo_label_threshold": 1.0}, {"unlabeled_X": ["x"]}, "pseudo_label_threshold must be"),
+    ({"pseudo_label": ["b"]}, {}, "needs unlabeled rows"),
+])
+def test_bad_pseudo_label_parameters(kwargs, fit_kwargs, message):
+    from mathcls.errors import ParameterError
+
+    texts, y = make_corpus(4)
+    stack = StackingEnsemble([("a", TfidfLogReg()), ("b", TfidfLogReg())], **kwargs)
+    with pytest.raises(ParameterError, match=message):
+        stack.fit(texts, y, **fit_kwargs)
