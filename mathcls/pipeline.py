@@ -270,6 +270,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     seed, cv = int(cfg.get("seed", DEFAULT_SEED)), int(cfg.get("cv", 5))
     for name in names:  # reject bad parameters before any data is read or anything is written
         _build_estimator(name, cfg["models"][name], out)
+    _ensemble(cfg, names, out, {})._check_params()
     if params_from and not Path(params_from).is_dir():
         raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
     comp = load_competition(data_dir)
