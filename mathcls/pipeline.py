@@ -38,11 +38,11 @@ DEFAULT_CONFIG: dict = {
         "embed": {"family": "setfit", "enabled": True, "params": {"body_epochs": 0, "max_length": 256}},
         "transformer": {"family": "transformer", "enabled": True,
                         "params": {"epochs": 2, "max_length": 128, "validation_fraction": 0.0}},
-        "transformer_pl": {"family": "transformer", "enabled": True,
-                           "params": {"epochs": 2, "max_length": 128, "seed": 1, "validation_fraction": 0.0}},
+        "transformer2": {"family": "transformer", "enabled": True,
+                         "params": {"epochs": 2, "max_length": 256, "seed": 1, "validation_fraction": 0.0}},
     },
     "stack": {"test_strategy": "fold-average", "bias_tuning": True, "extra_features": True, "meta_n_trials": 10,
-              "pseudo_label": ["transformer_pl"], "pseudo_label_threshold": 0.0},
+              "pseudo_label": []},
     "generation": {"per_class": 200, "balance": False, "augment_per_row": 0},
 }
 
