@@ -222,15 +222,13 @@ def _tune_stage(comp, cfg, name, entry, out: Path, seed, cv, use_generation, gen
 
 
 def _ensemble(cfg, names, out, tuned):
-    from .stacking import StackingEnsemble
+    from .stacking import StackingEnsemble, name_list
 
     estimators = [(name, _build_estimator(name, cfg["models"][name], out, tuned.get(name))) for name in names]
     stack_cfg = dict(cfg.get("stack", {}))
     if "pseudo_label" in stack_cfg:
         # Only the models of this run: `--models` may have left a pseudo-labelled one out.
-        pseudo = stack_cfg["pseudo_label"]
-        pseudo = [pseudo] if isinstance(pseudo, str) else list(pseudo or [])
-        stack_cfg["pseudo_label"] = [name for name in pseudo if name in names]
+        stack_cfg["pseudo_label"] = [name for name in name_list(stack_cfg["pseudo_label"]) if name in names]
     return StackingEnsemble(estimators=estimators, cv=int(cfg.get("cv", 5)), cache_dir=str(out / "cache"),
                             random_state=int(cfg.get("seed", DEFAULT_SEED)), verbose=True, **stack_cfg)
 
@@ -268,8 +266,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     cfg = resolve_config(config, base_config)
     names = enabled_models(cfg, models)
     seed, cv = int(cfg.get("seed", DEFAULT_SEED)), int(cfg.get("cv", 5))
-    for name in names:  # reject bad parameters before any data is read or anything is written
-        _build_estimator(name, cfg["models"][name], out)
+    # Reject bad model or stack parameters before any data is read or anything is written.
     _ensemble(cfg, names, out, {})._check_params()
     if params_from and not Path(params_from).is_dir():
         raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
@@ -318,11 +315,8 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     echo(f"Stage stack: {len(names)} base model(s) × {cv} folds on {len(texts)} rows")
     stack = _ensemble(cfg, names, out, tuned)
     test_texts = comp.test[TEXT].tolist()
-    if extra:
-        stack.fit(texts, y, fold=fold, extra_X=extra[0], extra_y=extra[1], extra_source=extra[2],
-                  unlabeled_X=test_texts)
-    else:
-        stack.fit(texts, y, fold=fold, unlabeled_X=test_texts)
+    extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), extra)) if extra else {}
+    stack.fit(texts, y, fold=fold, unlabeled_X=test_texts, **extra_rows)
     model_dir = save_model(stack, out / "model", train_sha256=comp.train_sha256,
                            extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(comp.root)})
     state.mark("stack", {k: v["f1_micro"] for k, v in stack.scores_.items()})

@@ -64,6 +64,20 @@ def _align(proba: np.ndarray, model_classes, classes) -> np.ndarray:
     return out
 
 
+def name_list(value) -> list[str]:
+    """A ``pseudo_label`` setting (None, one name or a sequence of names) as a list of names."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    return list(value)
+
+
+def _fold_probas(models, texts, classes) -> np.ndarray:
+    """Each model's probabilities on ``texts``, columns in ``classes`` order: (models, rows, classes)."""
+    return np.stack([_align(np.asarray(m.predict_proba(texts)), m.classes_, classes) for m in models])
+
+
 def tune_bias(proba: np.ndarray, y_idx: np.ndarray, n_rounds: int = 3, grid=None) -> np.ndarray:
     """Per-class additive offsets on log-probabilities that maximise F1-micro (coordinate ascent)."""
     grid = np.linspace(-2.0, 2.0, 41) if grid is None else grid
@@ -207,7 +221,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         if self.meta_init == "average" and self.final_estimator is not None:
             raise ParameterError("meta_init='average' needs the default LightGBM meta-learner; set meta_init='none'.")
         check_int(self, "cv", 2)
-        pseudo = self._pseudo_names()
+        pseudo = name_list(self.pseudo_label)
         unknown = [n for n in pseudo if n not in names]
         if unknown:
             raise ParameterError(f"pseudo_label names {unknown[0]!r}, which is not a base model; base models: {names}.")
@@ -218,14 +232,6 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         threshold = self.pseudo_label_threshold
         if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold < 1.0:
             raise ParameterError(f"pseudo_label_threshold must be a number in [0, 1); got {threshold!r}.")
-
-    def _pseudo_names(self) -> list[str]:
-        value = self.pseudo_label
-        if value is None:
-            return []
-        if isinstance(value, str):
-            return [value]
-        return list(value)
 
     def _log(self, msg):
         if self.verbose:
@@ -250,7 +256,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             ``predict_proba`` on the same texts right after ``fit`` does not predict them again.
         """
         self._check_params()
-        pseudo = self._pseudo_names()
+        pseudo = name_list(self.pseudo_label)
         unlabeled = check_texts(unlabeled_X, "unlabeled_X") if unlabeled_X is not None and len(unlabeled_X) else []
         if pseudo and not unlabeled:
             raise ParameterError(f"pseudo_label={pseudo} needs unlabeled rows; pass unlabeled_X to fit "
@@ -286,12 +292,11 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
                 self._log(f"  {name:<14} + {min(self.pseudo_label_counts_[name])}-{max(self.pseudo_label_counts_[name])} "
                           f"pseudo-labelled rows per fold")
             models, oof, stats = self._fit_base(name, est, all_texts, all_y, y, fold, extra_source, data_key,
-                                                pseudo_rows, unlabeled)
+                                                pseudo_rows)
             fitted[name] = (models, oof, stats)
             if unlabeled:
                 t0 = time.perf_counter()
-                fold_unlabeled[name] = np.stack([_align(np.asarray(m.predict_proba(unlabeled)), m.classes_, self.classes_)
-                                                 for m in models])
+                fold_unlabeled[name] = _fold_probas(models, unlabeled, self.classes_)
                 unlabeled_seconds += time.perf_counter() - t0
             self._log(f"  {name:<14} OOF F1-micro {stats['f1_micro']:.4f}  F1-macro {stats['f1_macro']:.4f}  "
                       f"fit {stats['fit_seconds']:.0f}s")
@@ -330,30 +335,29 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         digest = hashlib.sha256(key.encode()).hexdigest()[:20]
         return Path(self.cache_dir) / "base" / f"{name}-{family}-{digest}"
 
-    def _pseudo_rows(self, unlabeled, fold_unlabeled) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Per fold: (indices into ``unlabeled``, labels) from the average of the labelling models'
-        fold-``k`` predictions, keeping rows whose top probability reaches the threshold."""
-        sources = [name for name in fold_unlabeled if name not in self._pseudo_names()]
+    def _pseudo_rows(self, unlabeled, fold_unlabeled) -> list[tuple[list[str], np.ndarray]]:
+        """Per fold: (texts, labels) of the unlabeled rows, labelled by the average of the labelling
+        models' fold-``k`` predictions, keeping rows whose top probability reaches the threshold."""
+        sources = [name for name in fold_unlabeled if name not in name_list(self.pseudo_label)]
         average = np.mean([fold_unlabeled[name] for name in sources], axis=0)  # (folds, rows, classes)
         rows = []
         for proba in average:
             keep = np.flatnonzero(proba.max(1) >= self.pseudo_label_threshold)
-            rows.append((keep, self.classes_[proba[keep].argmax(1)]))
+            rows.append(([unlabeled[i] for i in keep], self.classes_[proba[keep].argmax(1)]))
         return rows
 
-    def _fit_base(self, name, est, all_texts, all_y, y, fold, extra_source, data_key, pseudo_rows=None,
-                  unlabeled=None):
+    def _fit_base(self, name, est, all_texts, all_y, y, fold, extra_source, data_key, pseudo_rows=None):
         """OOF probabilities and fitted models of one base model. With a cache, each finished fold
         is stored at once, so an interrupted run resumes at the next fold. ``pseudo_rows`` (per fold:
-        indices into ``unlabeled`` and their labels) join each fold's training rows."""
+        texts and labels) join each fold's training rows."""
         from .persist import load_model, save_model
 
         n = len(y)
         if pseudo_rows is not None:
             # The cache key covers exactly what the model trains on: the texts and every fold's labels.
             digest = hashlib.sha256(data_key.encode())
-            for index, labels in pseudo_rows:
-                digest.update(texts_sha256([unlabeled[i] for i in index], labels.tolist()).encode())
+            for pseudo_texts, labels in pseudo_rows:
+                digest.update(texts_sha256(pseudo_texts, labels.tolist()).encode())
             data_key = data_key + "-pseudo-" + digest.hexdigest()
         cache = self._cache_folder(name, est, data_key, fold)
         if cache is not None and (cache / "done.json").is_file():
@@ -383,8 +387,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             model = clone(est)
             train_texts, train_y = list(all_texts[train_idx]), all_y[train_idx]
             if pseudo_rows is not None:
-                index, labels = pseudo_rows[k]
-                train_texts += [unlabeled[i] for i in index]
+                pseudo_texts, labels = pseudo_rows[k]
+                train_texts += pseudo_texts
                 train_y = np.concatenate([train_y, labels.astype(train_y.dtype)])
             t0 = time.perf_counter()
             model.fit(train_texts, train_y)
@@ -543,11 +547,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         memo = getattr(self, "_unlabeled_memo", None)
         if memo is not None and len(texts) == len(next(iter(memo[1].values()))) and texts_sha256(texts) == memo[0]:
             return dict(memo[1])
-        out = {}
-        for name, models in self.estimators_.items():
-            out[name] = np.mean([_align(np.asarray(m.predict_proba(texts)), m.classes_, self.classes_)
-                                 for m in models], axis=0)
-        return out
+        return {name: _fold_probas(models, texts, self.classes_).mean(0) for name, models in self.estimators_.items()}
 
     def predict_proba(self, X):
         """Meta-learner probabilities (after bias), columns in ``classes_`` order."""
