@@ -227,8 +227,13 @@ def _ensemble(cfg, names, out, tuned):
     estimators = [(name, _build_estimator(name, cfg["models"][name], out, tuned.get(name))) for name in names]
     stack_cfg = dict(cfg.get("stack", {}))
     if "pseudo_label" in stack_cfg:
+        pseudo = name_list(stack_cfg["pseudo_label"])
+        unknown = [name for name in pseudo if name not in cfg["models"]]
+        if unknown:
+            raise MathclsError(f"[stack] pseudo_label names {unknown[0]!r}, which the config does not define; "
+                               f"defined: {', '.join(cfg['models'])}.")
         # Only the models of this run: `--models` may have left a pseudo-labelled one out.
-        stack_cfg["pseudo_label"] = [name for name in name_list(stack_cfg["pseudo_label"]) if name in names]
+        stack_cfg["pseudo_label"] = [name for name in pseudo if name in names]
     return StackingEnsemble(estimators=estimators, cv=int(cfg.get("cv", 5)), cache_dir=str(out / "cache"),
                             random_state=int(cfg.get("seed", DEFAULT_SEED)), verbose=True, **stack_cfg)
 

@@ -109,6 +109,7 @@ def _decode(value):
     (["stack", "--data", "D", "--out", "X", "--config", "BADPARAM"], "Unknown parameter 'bogus'"),
     (["stack", "--data", "D", "--out", "X", "--config", "CFG", "--params-from", "NOWHERE"], "does not exist"),
     (["stack", "--data", "D", "--out", "X", "--config", "PSEUDO", "--models", "char"], "lists every base model"),
+    (["stack", "--data", "D", "--out", "X", "--config", "PSEUDO_TYPO"], "pseudo_label names 'chr'"),
 ])
 def test_bad_input(competition_dir, tmp_path, args, fragment):
     bad_family = tmp_path / "family.toml"
@@ -117,9 +118,12 @@ def test_bad_input(competition_dir, tmp_path, args, fragment):
     bad_param.write_text('[models.tfidf.params]\nbogus = 1\n')
     pseudo = tmp_path / "pseudo.toml"
     pseudo.write_text(SMOKE.read_text().replace("meta_n_trials = 0", 'meta_n_trials = 0\npseudo_label = ["char"]'))
+    pseudo_typo = tmp_path / "pseudo_typo.toml"
+    pseudo_typo.write_text(pseudo.read_text().replace('["char"]', '["chr"]'))
     out = tmp_path / "out"
     subst = {"D": str(competition_dir), "X": str(out), "CFG": str(SMOKE), "BADFAMILY": str(bad_family),
-             "BADPARAM": str(bad_param), "NOWHERE": str(tmp_path / "nowhere"), "PSEUDO": str(pseudo)}
+             "BADPARAM": str(bad_param), "NOWHERE": str(tmp_path / "nowhere"), "PSEUDO": str(pseudo),
+             "PSEUDO_TYPO": str(pseudo_typo)}
     result = CliRunner().invoke(cli, [subst.get(a, a) for a in args])
     assert result.exit_code != 0
     assert "Traceback" not in result.output
