@@ -110,11 +110,9 @@ def to_jsonable(value):
 
 def write_json(path: str | os.PathLike, payload) -> None:
     """Write JSON atomically (temporary file, then rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(to_jsonable(payload), indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    os.replace(tmp, p)
+    from .atomic import write_text
+
+    write_text(path, json.dumps(to_jsonable(payload), indent=2, sort_keys=False) + "\n")
 
 
 def kaggle_credentials_source() -> str | None:

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import threading
 import uuid
 from functools import lru_cache
@@ -31,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path, write_text
 from .config import cache_dir
 from .text import normalize_text
 
@@ -104,10 +104,8 @@ class ShardStore:
         self.folder.mkdir(parents=True, exist_ok=True)
         info = self.folder / "info.json"
         if not info.exists():
-            tmp_info = self.folder / f".info.{uuid.uuid4().hex}.tmp"
-            tmp_info.write_text(json.dumps({"kind": self.kind, "identity": self.identity, "max_length": self.max_length,
-                                            "normalize": self.normalize}, indent=2) + "\n", encoding="utf-8")
-            os.replace(tmp_info, info)
+            write_text(info, json.dumps({"kind": self.kind, "identity": self.identity, "max_length": self.max_length,
+                                         "normalize": self.normalize}, indent=2) + "\n")
         arrays = {"keys": np.asarray(keys, dtype="S64")}
         if self.kind == "tokens":
             arrays["lengths"] = np.asarray([len(v) for v in values], dtype=np.int64)
@@ -116,10 +114,8 @@ class ShardStore:
         else:
             arrays["values"] = np.asarray(np.stack(values), dtype=np.float32)
         name = f"shard-{uuid.uuid4().hex}.npz"
-        tmp = self.folder / f".{name}.tmp"
-        with open(tmp, "wb") as fh:
+        with atomic_path(self.folder / name) as tmp, open(tmp, "wb") as fh:
             np.savez(fh, **arrays)
-        os.replace(tmp, self.folder / name)
         memo = self._memo()
         memo["index"].update(zip(keys, values))
 

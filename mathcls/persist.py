@@ -14,11 +14,11 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_path
 from .errors import ModelFolderError
 from .labels import label_name
 
@@ -126,21 +126,11 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
         raise ModelFolderError(
             f"{out} exists, is not empty and is not a mathcls model folder; choose another output folder."
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.partial-{os.getpid()}"
-    old = out.parent / f".{out.name}.old-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
+    with atomic_path(out) as tmp:
         tmp.mkdir()
         manifest = build_manifest(estimator, train_sha256, extra)
         estimator._save_payload(tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            os.replace(out, old)
-        os.replace(tmp, out)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-        shutil.rmtree(old, ignore_errors=True)
     return out
 
 

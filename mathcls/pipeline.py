@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .atomic import write_text
 from .config import DEFAULT_SEED, load_config, merge, model_params, package_versions, write_json
 from .data import ID, LABEL, TEXT, load_competition
 from .errors import MathclsError
@@ -272,7 +273,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     names = enabled_models(cfg, models)
     seed, cv = int(cfg.get("seed", DEFAULT_SEED)), int(cfg.get("cv", 5))
     # Reject bad model or stack parameters before any data is read or anything is written.
-    _ensemble(cfg, names, out, {})._check_params()
+    _ensemble(cfg, names, out, {})._validate_params()
     if params_from and not Path(params_from).is_dir():
         raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
     comp = load_competition(data_dir)
@@ -360,9 +361,7 @@ def _write_resolved_config(out: Path, cfg: dict, names):
 
     resolved = copy.deepcopy(cfg)
     resolved["run"] = {"models": list(names)}
-    tmp = out / ".config.resolved.toml.tmp"
-    tmp.write_text(tomli_w.dumps(_tomlable(resolved)))
-    tmp.replace(out / "config.resolved.toml")
+    write_text(out / "config.resolved.toml", tomli_w.dumps(_tomlable(resolved)))
 
 
 def _tomlable(value):

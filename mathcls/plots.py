@@ -7,7 +7,6 @@ name (:func:`mathcls.labels.short_name`). Files are written atomically.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -25,16 +24,11 @@ def _figure(width: float, height: float):
 
 def savefig(fig, path) -> Path:
     """Save ``fig`` as PNG to ``path`` atomically (temporary file, then rename)."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.stem}.tmp{os.getpid()}.png")
-    try:
+    from .atomic import atomic_path
+
+    with atomic_path(path, suffix=".png") as tmp:
         fig.savefig(tmp, dpi=DPI, bbox_inches="tight", format="png")
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    return Path(path)
 
 
 def _name(key) -> str:

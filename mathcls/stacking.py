@@ -11,18 +11,23 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.metrics import f1_score
 
+from .atomic import atomic_path
+from .config import write_json
 from .data import texts_sha256
 from .errors import ModelFolderError, ParameterError
 from .features import FEATURE_NAMES, text_features
 from .folds import make_folds, splits_with_extra
-from .models.base import TextClassifierMixin, check_int, check_texts, softmax
+from .models.base import TextClassifierMixin, check_texts, softmax
+from .models.validation import HasMethods, Interval, Options
 
 STRATEGIES = ("fold-average", "refit")
 _META_FILE = "stack.json"
@@ -179,6 +184,22 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     ...                           ("char", TfidfLogReg(word_ngram_range=None))], cv=5)
     """
 
+    _parameter_constraints = {
+        "estimators": [list, tuple, None],
+        "final_estimator": [HasMethods("fit", "predict_proba"), None],
+        "cv": [Interval(Integral, 2, None)],
+        "extra_features": ["boolean"],
+        "test_strategy": [Options(STRATEGIES)],
+        "bias_tuning": ["boolean"],
+        "meta_init": [Options({"average", "none"})],
+        "meta_n_trials": [Interval(Integral, 0, None)],
+        "pseudo_label": [str, list, tuple],
+        "pseudo_label_threshold": [Interval(Real, 0, 1, closed="left")],
+        "random_state": [Interval(Integral, 0, None), None],
+        "cache_dir": [str, os.PathLike, None],
+        "verbose": ["boolean"],
+    }
+
     def __init__(self, estimators=None, final_estimator=None, cv=5, extra_features=True,
                  test_strategy="fold-average", bias_tuning=True, meta_init="average", meta_n_trials=0,
                  pseudo_label=(), pseudo_label_threshold=0.0, random_state=42, cache_dir=None, verbose=False):
@@ -204,7 +225,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             return [("tfidf", TfidfLogReg())]
         return list(self.estimators)
 
-    def _check_params(self):
+    def _check_param_relations(self):
         bases = self._base_list()
         if not bases:
             raise ParameterError("estimators is empty; give at least one (name, estimator) pair.")
@@ -214,13 +235,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         for name, est in bases:
             if not (hasattr(est, "fit") and hasattr(est, "predict_proba")):
                 raise ParameterError(f"estimator {name!r} needs fit and predict_proba.")
-        if self.test_strategy not in STRATEGIES:
-            raise ParameterError(f"test_strategy must be one of {STRATEGIES}; got {self.test_strategy!r}.")
-        if self.meta_init not in ("average", "none"):
-            raise ParameterError(f"meta_init must be 'average' or 'none'; got {self.meta_init!r}.")
         if self.meta_init == "average" and self.final_estimator is not None:
             raise ParameterError("meta_init='average' needs the default LightGBM meta-learner; set meta_init='none'.")
-        check_int(self, "cv", 2)
         pseudo = name_list(self.pseudo_label)
         unknown = [n for n in pseudo if n not in names]
         if unknown:
@@ -229,9 +245,6 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             raise ParameterError("pseudo_label lists every base model; leave at least one to label the unlabeled rows.")
         if pseudo and self.test_strategy != "fold-average":
             raise ParameterError("pseudo_label needs test_strategy='fold-average' (each fold is labelled by its own fold models).")
-        threshold = self.pseudo_label_threshold
-        if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not 0.0 <= threshold < 1.0:
-            raise ParameterError(f"pseudo_label_threshold must be a number in [0, 1); got {threshold!r}.")
 
     def _log(self, msg):
         if self.verbose:
@@ -255,7 +268,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
             also train on them (see there). Every base model's predictions on them are kept, so
             ``predict_proba`` on the same texts right after ``fit`` does not predict them again.
         """
-        self._check_params()
+        self._validate_params()
         pseudo = name_list(self.pseudo_label)
         unlabeled = check_texts(unlabeled_X, "unlabeled_X") if unlabeled_X is not None and len(unlabeled_X) else []
         if pseudo and not unlabeled:
@@ -405,9 +418,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
                 if keep_models:
                     save_model(model, part / "model")
                 part.mkdir(parents=True, exist_ok=True)
-                tmp = part / "oof.tmp.npz"
-                np.savez(tmp, index=valid_idx, proba=oof[valid_idx], fit_seconds=t1 - t0)
-                tmp.replace(part / "oof.npz")
+                with atomic_path(part / "oof.npz") as tmp, open(tmp, "wb") as fh:
+                    np.savez(fh, index=valid_idx, proba=oof[valid_idx], fit_seconds=t1 - t0)
         if self.test_strategy == "refit":
             model = clone(est)
             t0 = time.perf_counter()
@@ -425,8 +437,9 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         }
         if cache is not None:
             names = [f"fold-{k}/model" for k in range(len(splits))] if keep_models else ["full"]
-            np.save(cache / "oof.npy", oof)
-            (cache / "done.json").write_text(json.dumps({"models": names, "stats": stats}, indent=2))
+            with atomic_path(cache / "oof.npy") as tmp, open(tmp, "wb") as fh:
+                np.save(fh, oof)
+            write_json(cache / "done.json", {"models": names, "stats": stats})
         return models, oof, stats
 
     def _meta_features(self, probas, texts) -> np.ndarray:

@@ -44,16 +44,11 @@ def validate_submission(sub: pd.DataFrame, test_ids=None, sample_ids=None, where
 
 def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     """Write a CSV through a temporary file and a rename: never a half-written file."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = p.with_name(f".{p.name}.tmp{os.getpid()}")
-    try:
+    from .atomic import atomic_path
+
+    with atomic_path(path) as tmp:
         df.to_csv(tmp, index=False)
-        os.replace(tmp, p)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return p
+    return Path(path)
 
 
 def make_submission(ids, labels) -> pd.DataFrame:

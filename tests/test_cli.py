@@ -142,7 +142,7 @@ def test_train_missing_folder(runner, tmp_path):
     (["train", "nosuchmodel"], "unknown model 'nosuchmodel'"),
     (["train", "tfidf", "-p", "bogus=1"], "Unknown parameter 'bogus'"),
     (["train", "tfidf", "-p", "C"], "is not NAME=VALUE"),
-    (["train", "tfidf", "-p", "C=-1"], "C must be a positive number"),
+    (["train", "tfidf", "-p", "C=-1"], "C must be a number > 0"),
     (["train", "tfidf", "--config", "missing.toml"], "does not exist"),
     (["train", "tfidf", "--params", "missing.json"], "does not exist"),
 ])

@@ -104,8 +104,8 @@ def test_num_iterations_caps_pairs():
 @pytest.mark.parametrize("params, fragment", [
     ({"body_epochs": -1}, "body_epochs must be an integer >= 0"),
     ({"max_pairs": 1}, "max_pairs must be an integer >= 2"),
-    ({"head_C": 0}, "head_C must be a positive number"),
-    ({"class_weight": {"0": 2}}, "class_weight must be None or 'balanced'"),
+    ({"head_C": 0}, "head_C must be a number > 0"),
+    ({"class_weight": {"0": 2}}, "class_weight must be 'balanced' or None"),
     ({"samples_per_class": 1}, "samples_per_class must be an integer >= 2 or None"),
 ])
 def test_bad_parameters_fail_before_any_data_is_read(params, fragment):

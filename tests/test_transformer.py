@@ -191,13 +191,13 @@ def test_model_names_for_checkpoint_folders():
 
 
 @pytest.mark.parametrize("params, fragment", [
-    ({"epochs": 0}, "epochs must be a positive integer"),
-    ({"learning_rate": -1.0}, "learning_rate must be a positive number"),
-    ({"class_weight": "auto"}, "class_weight must be None or 'balanced'"),
+    ({"epochs": 0}, "epochs must be an integer >= 1"),
+    ({"learning_rate": -1.0}, "learning_rate must be a number > 0"),
+    ({"class_weight": "auto"}, "class_weight must be 'balanced' or None"),
     ({"precision": "fp64"}, "precision must be one of"),
     ({"validation_fraction": 0.9}, "validation_fraction must be a number in"),
-    ({"pooling": "max"}, "pooling must be 'mean' or 'cls'"),
-    ({"callbacks": [object()]}, "callbacks must be a list of (name, object) pairs"),
+    ({"pooling": "max"}, "pooling must be one of 'cls', 'mean'"),
+    ({"callbacks": [object()]}, "callbacks must be a list of (name, callback) pairs or None"),
 ])
 def test_bad_parameters_fail_before_any_data_is_read(params, fragment):
     with pytest.raises(ParameterError) as info:

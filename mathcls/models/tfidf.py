@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,8 @@ from sklearn.pipeline import FeatureUnion
 
 from ..errors import ParameterError
 from ..text import normalize_text
-from .base import TextClassifierMixin, check_positive_number, check_texts
+from .base import TextClassifierMixin, check_texts
+from .validation import Interval, Options, Pair
 
 _PAYLOAD = "tfidf.skops"
 
@@ -63,6 +65,24 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     [1]
     """
 
+    _parameter_constraints = {
+        "word_ngram_range": [Pair(), None],
+        "char_ngram_range": [Pair(), None],
+        # As scikit-learn reads them: an integer is a document count, a float a fraction.
+        "min_df": [Interval(Integral, 1, None), Interval(Real, 0, 1, closed="right")],
+        "max_df": [Interval(Integral, 1, None), Interval(Real, 0, 1, closed="right")],
+        "sublinear_tf": ["boolean"],
+        "max_features": [Interval(Integral, 1, None), None],
+        "char_max_features": [Interval(Integral, 1, None), None],
+        "lowercase": ["boolean"],
+        "normalize": ["boolean"],
+        "C": [Interval(Real, 0, None, closed="neither")],
+        "class_weight": [Options({"balanced"}), dict, None],
+        "max_iter": [Interval(Integral, 1, None)],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "random_state": [Interval(Integral, 0, None), None],
+    }
+
     def __init__(
         self,
         word_ngram_range=(1, 2),
@@ -96,19 +116,9 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self.random_state = random_state
 
     # ---- helpers ----
-    def _check_params(self):
-        for name in ("word_ngram_range", "char_ngram_range"):
-            value = getattr(self, name)
-            if value is None:
-                continue
-            ok = isinstance(value, (tuple, list)) and len(value) == 2 and all(isinstance(v, (int, np.integer)) for v in value)
-            if not ok or not 1 <= value[0] <= value[1]:
-                raise ParameterError(f"{name} must be a pair (lo, hi) with 1 <= lo <= hi, or None; got {value!r}.")
+    def _check_param_relations(self):
         if self.word_ngram_range is None and self.char_ngram_range is None:
-            raise ValueError("word_ngram_range and char_ngram_range cannot both be None; keep at least one analyser.")
-        check_positive_number(self, "C")
-        if self.class_weight not in (None, "balanced") and not isinstance(self.class_weight, dict):
-            raise ParameterError(f"class_weight must be None, 'balanced' or a dict; got {self.class_weight!r}.")
+            raise ParameterError("word_ngram_range and char_ngram_range cannot both be None; keep at least one analyser.")
 
     def _prepare(self, X) -> list[str]:
         texts = check_texts(X)
@@ -141,7 +151,7 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     # ---- scikit-learn API ----
     def fit(self, X, y):
         """Fit the vectorisers and the classifier; returns ``self``."""
-        self._check_params()
+        self._validate_params()
         texts, classes, y_idx = self._check_fit_input(X, y)
         texts = [normalize_text(t) for t in texts] if self.normalize else texts
         vectorizer = self._build_vectorizer(len(texts))

@@ -13,15 +13,19 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import shutil
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import MathclsError, ModelFolderError, ParameterError
-from .base import TextClassifierMixin, check_int, check_positive_number, check_texts
+from ._hf import SHARED_CONSTRAINTS
+from .base import TextClassifierMixin, check_texts
+from .validation import Interval, Options
 
 _WEIGHTS = "model.safetensors"
 _HEAD = "classifier.json"
@@ -241,6 +245,26 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
     >>> clf.fit(texts, labels).predict(["Find the area of the circle."])                          # doctest: +SKIP
     """
 
+    _parameter_constraints = {
+        **SHARED_CONSTRAINTS,
+        "max_length": [Interval(Integral, 1, None)],
+        "epochs": [Interval(Integral, 1, None)],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None)],
+        "weight_decay": [Interval(Real, 0, None)],
+        "warmup_ratio": [Interval(Real, 0, 1)],
+        "gradient_accumulation_steps": [Interval(Integral, 1, None)],
+        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 0.5, closed="left")],
+        "n_iter_no_change": [Interval(Integral, 1, None)],
+        "pooling": [Options({"mean", "cls"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "logging_dir": [str, os.PathLike, None],
+        "output_dir": [str, os.PathLike, None],
+        "save_total_limit": [Interval(Integral, 1, None), None],
+    }
+
     def __init__(
         self,
         model=None,
@@ -296,33 +320,14 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         self.device = device
 
     # ---- validation ----
-    def _check_params(self):
-        from ._hf import check_shared_params
-
-        for name in ("max_length", "epochs", "batch_size", "gradient_accumulation_steps", "predict_batch_size",
-                     "n_iter_no_change"):
-            check_int(self, name)
-        check_positive_number(self, "learning_rate")
-        for name, lo, hi in (("warmup_ratio", 0.0, 1.0), ("validation_fraction", 0.0, 0.5), ("dropout", 0.0, 1.0)):
-            v = getattr(self, name)
-            if not (isinstance(v, (int, float)) and lo <= v < hi or (name == "warmup_ratio" and v == 1.0)):
-                raise ParameterError(f"{name} must be a number in [{lo}, {hi}); got {v!r}.")
-        if not (isinstance(self.weight_decay, (int, float)) and self.weight_decay >= 0):
-            raise ParameterError(f"weight_decay must be a number >= 0; got {self.weight_decay!r}.")
-        if self.max_grad_norm is not None and not (isinstance(self.max_grad_norm, (int, float)) and self.max_grad_norm > 0):
-            raise ParameterError(f"max_grad_norm must be a positive number or None; got {self.max_grad_norm!r}.")
-        if self.pooling not in ("mean", "cls"):
-            raise ParameterError(f"pooling must be 'mean' or 'cls'; got {self.pooling!r}.")
-        if self.save_total_limit is not None and (not isinstance(self.save_total_limit, int) or self.save_total_limit < 1):
-            raise ParameterError(f"save_total_limit must be a positive integer or None; got {self.save_total_limit!r}.")
+    def _check_param_relations(self):
         if self.early_stopping and not self.validation_fraction:
             raise ParameterError("early_stopping needs a validation split; set validation_fraction, e.g. 0.1.")
-        check_shared_params(self)
 
     # ---- fit ----
     def fit(self, X, y):
         """Fine-tune from the pretrained weights on texts ``X`` and labels ``y``; returns ``self``."""
-        self._check_params()
+        self._validate_params()
         texts, classes, y_idx = self._check_fit_input(X, y)
         self._initialize(classes)
         ids = self._tokenize(texts)
@@ -532,9 +537,7 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
             stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             run = f"{model_display_name(self.model)}-{stamp}-{id(self) % 10000:04d}"
             built_in.append(("tensorboard", TensorBoardLogger(Path(self.logging_dir) / run)))
-        from ._hf import checked_callbacks
-
-        return built_in + checked_callbacks(self.callbacks)
+        return built_in + list(self.callbacks or [])
 
     def _notify(self, event: str, *args):
         for _, cb in self._callbacks_:

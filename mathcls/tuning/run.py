@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_path
 from ..config import DEFAULT_SEED, load_config, model_params, write_json
 from ..data import LABEL, TEXT, load_competition
 from ..errors import MathclsError
@@ -392,9 +393,8 @@ def write_outputs(study, space: dict, base_params: dict, model: str, out: Path, 
         files["best_params"] = out / BEST_PARAMS
     df = study.trials_dataframe()
     if len(df):
-        tmp = out / f".{TRIALS_CSV}.tmp{os.getpid()}"
-        df.to_csv(tmp, index=False)
-        os.replace(tmp, out / TRIALS_CSV)
+        with atomic_path(out / TRIALS_CSV) as tmp:
+            df.to_csv(tmp, index=False)
         files["trials"] = out / TRIALS_CSV
     files.update(write_plots(study, out))
     return TuneResult(study.study_name, opened.location, best_value, best_params, len(complete), 0, out, files,
@@ -429,10 +429,9 @@ def write_plots(study, out: Path) -> dict:
             fig = ax.figure if hasattr(ax, "figure") else ax.flat[0].figure
             fig.set_size_inches(8, 5)
             fig.tight_layout()
-            tmp = out / f".{filename}.tmp{os.getpid()}.png"
-            fig.savefig(tmp, dpi=100)
+            with atomic_path(out / filename, suffix=".png") as tmp:
+                fig.savefig(tmp, dpi=100)
             plt.close(fig)
-            os.replace(tmp, out / filename)
             files[key] = out / filename
         except (ValueError, RuntimeError, ZeroDivisionError, IndexError):
             plt.close("all")
