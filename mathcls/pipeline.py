@@ -23,7 +23,7 @@ import pandas as pd
 
 from .atomic import write_text
 from .config import DEFAULT_SEED, load_config, merge, model_params, package_versions, write_json
-from .data import ID, LABEL, TEXT, load_competition
+from .data import DEMO_ANSWERS_FILE, ID, LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
 from .folds import load_or_make_folds
 from .persist import decode_param, encode_param
@@ -190,7 +190,7 @@ def _generation_stage(comp, cfg, out: Path, seed: int, echo) -> Path:
 
 
 def _load_extra(comp, generated_dir):
-    from .generation_data import SOURCE, load_generated
+    from .generate.store import load_generated
 
     gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(comp.train))
     return gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy()
@@ -345,7 +345,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     write_csv_atomic(board, out / "leaderboard.csv")
     _tensorboard(out, board)
     result = RunResult(out, board, submission, model_dir, time.perf_counter() - t_start)
-    labels_file = Path(comp.root) / "test_labels.csv"  # present in demo data sets
+    labels_file = Path(comp.root) / DEMO_ANSWERS_FILE  # present in demo data sets
     if labels_file.is_file():
         truth = pd.read_csv(labels_file, dtype={ID: str})
         merged = sub.merge(truth, on=ID, suffixes=("", "_true"))

@@ -13,7 +13,7 @@ from sklearn.base import clone
 from sklearn.metrics import f1_score
 
 from .config import DEFAULT_SEED, load_config, model_params
-from .data import LABEL, TEXT, load_competition
+from .data import LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
 from .folds import iter_splits, load_or_make_folds, splits_with_extra
 from .models import make_model
@@ -115,7 +115,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     y = comp.train[LABEL].to_numpy()
     extra_texts, extra_y, extra_source = [], np.empty(0, dtype=y.dtype), np.empty(0, dtype=np.int64)
     if use_generation:
-        from .generation_data import SOURCE, load_generated
+        from .generate.store import load_generated
 
         gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts))
         extra_texts, extra_y, extra_source = gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy()

@@ -47,7 +47,7 @@ def generate(procedural, do_augment, per_class, balance, augment_per_row, augmen
       MATHCLS_LLM_URL=http://localhost:8000 mathcls generate --llm-per-class 10 --out data/generated
     """
     from ..generate import build_generated
-    from ..generation_data import generated_dir
+    from ..generate.store import generated_dir
 
     if llm_per_class and not llm_url:
         llm_url = env("LLM_URL")
