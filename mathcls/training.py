@@ -12,7 +12,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
-from .config import DEFAULT_SEED, load_config, model_params
+from .config import DEFAULT_SEED, load_config, model_entry, model_params
 from .data import LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
 from .folds import iter_splits, load_or_make_folds, splits_with_extra
@@ -46,14 +46,19 @@ def read_params_file(path, model: str | None = None) -> dict:
     return out
 
 
-def resolve_params(model: str, config=None, params_file=None, overrides=None) -> dict:
-    """Defaults < ``[models.<model>.params]`` in the config < params file < ``-p`` overrides."""
+def resolve_params(model: str, config=None, params_file=None, overrides=None) -> tuple[str, dict]:
+    """``(family, parameters)`` of ``model``: a family, or a model the config names.
+
+    Parameters: defaults < the model's ``[models.<name>.params]`` (see
+    :func:`~mathcls.config.model_entry`) < params file < ``-p`` overrides.
+    """
     cfg = config if isinstance(config, dict) else load_config(config)
-    params = model_params(cfg, model)
+    name, family, entry = model_entry(cfg, model, None if isinstance(config, dict) else config)
+    params = model_params({"models": {name: entry}}, name)
     if params_file:
-        params.update(read_params_file(params_file, model))
+        params.update(read_params_file(params_file, family))
     params.update(overrides or {})
-    return params
+    return family, params
 
 
 @dataclass
@@ -108,8 +113,8 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     """
     from .persist import save_model
 
-    params = resolve_params(model, config, params_file, overrides)
-    estimator = make_model(model, params)  # rejects unknown parameter names before loading data
+    family, params = resolve_params(model, config, params_file, overrides)
+    estimator = make_model(family, params)  # rejects unknown parameter names before loading data
     comp = load_competition(data_dir, need_test=False)
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()

@@ -49,7 +49,8 @@ param_option = click.option(
 )
 config_option = click.option(
     "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
-    help="TOML config; parameters come from [models.<name>.params].",
+    help="TOML config; MODEL's parameters come from its [models.NAME] entry (MODEL as NAME, or the config's "
+         "only model of that family).",
 )
 seed_option = click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed for folds and models.")
 def generation_option(f):

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from .common import config_option, generation_option
+from .common import generation_option
+
+#: --config of run and stack: the config chooses everything, not only parameters.
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
+    help="TOML config: models, folds (cv), seed, [stack] and [generation]; checked before any data is read. "
+         "Default: the built-in mathcls/configs/cpu.toml.",
+)
 
 
 def _models(value):
@@ -23,13 +30,16 @@ def _models(value):
 def run(data_dir, out, config, demo, use_generation, generated_dir):
     """Run everything: [generate], tune, out-of-fold training, stacking, submission.
 
-    Stages finished in OUT are skipped on a rerun, and base models resume fold by fold,
-    so a crash or Ctrl-C loses at most the fold in flight.
+    Each stage (folds, generate, tune, out-of-fold training per model, stack, submission) is
+    recorded in OUT with what it depended on; a rerun redoes only the stages whose config or
+    data changed and prints why. Base models resume fold by fold, so a crash or Ctrl-C loses at
+    most the fold in flight.
 
     \b
     Examples:
       mathcls run --demo --out runs/demo
-      mathcls run --data data/ --config experiments/cpu.toml --out runs/cpu
+      mathcls run --data data/ --out runs/cpu
+      mathcls run --data data/ --config experiments/gpu.toml --out runs/gpu
     """
     from ..errors import MathclsError
     from ..pipeline import build, summary
@@ -64,7 +74,7 @@ def stack(data_dir, out, config, models, params_from, use_generation, generated_
     \b
     Examples:
       mathcls stack --data data/ --out runs/stack --models tfidf,embed
-      mathcls stack --data data/ --out runs/stack --params-from runs/ --config experiments/cpu.toml
+      mathcls stack --data data/ --out runs/stack --params-from runs/ --config experiments/gpu.toml
     """
     from ..pipeline import build, summary
 

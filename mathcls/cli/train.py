@@ -23,17 +23,20 @@ from .common import config_option, data_option, generation_option, param_option,
 def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation, generated_dir):
     """Train MODEL on DATA/train.csv and save it to OUT.
 
-    MODEL is one of the registered families (tfidf, ...). Parameters come from the
-    defaults, then --config, then --params, then each -p NAME=VALUE.
+    MODEL is a registered family (tfidf, setfit, transformer) or, with --config, the name of
+    a model the config defines ([models.NAME]). Parameters come from the defaults, then that
+    config entry (for a family: the entry of that name, or the config's only model of that
+    family), then --params, then each -p NAME=VALUE.
 
     \b
     Example:
       mathcls train tfidf --data data/ --out runs/tfidf -p C=10 --cv 5
       mathcls train tfidf --data data/ --out runs/tfidf-gen --cv 5 --use-generation --generated data/generated
+      mathcls train embed --config mathcls/configs/cpu.toml --data data/ --out runs/embed
     """
     from ..training import train as run_train
 
-    if model not in MODELS:
+    if model not in MODELS and config is None:
         raise click.BadParameter(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}.", param_hint="MODEL")
     result = run_train(
         model, data_dir, out, config=config, params_file=params_file, overrides=parse_params(params),

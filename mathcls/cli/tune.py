@@ -32,7 +32,8 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
          quiet, generated_dir):
     """Tune MODEL's parameters with Optuna over shared cross-validation folds.
 
-    MODEL is tfidf, setfit or transformer. Start any number of workers with the same
+    MODEL is tfidf, setfit or transformer, or with --config a model the config defines
+    ([models.NAME]). Start any number of workers with the same
     command and --storage; rerunning the command resumes the study. The best parameters
     go to OUT/best_params.json, for `mathcls train MODEL --params OUT/best_params.json`.
 
@@ -42,8 +43,13 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
       mathcls tune tfidf --data data/ --out runs/tune-tfidf --n-trials 10 \\
           --storage postgresql://mathcls:secret@db-host:5432/optuna --study-name tfidf-v1
     """
+    from ..config import load_config, model_entry
     from ..tuning.run import tune as run_tune
 
+    if config is not None:
+        # MODEL may name a config model ([models.word] family = "tfidf"): tune its family with its entry.
+        name, model, entry = model_entry(load_config(config), model, config)
+        config = {"models": {model: entry}}
     result = run_tune(
         model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
         config=config, use_generation=use_generation, seed=seed, echo=click.echo, progress=not quiet,
