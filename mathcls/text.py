@@ -189,6 +189,9 @@ _WORDS = {
     "varsigma": "sigma", "varpi": "pi", "lfloor": "floor", "lceil": "ceiling",
     "ldots": "...", "cdots": "...", "dots": "...", "vdots": "...", "ddots": "...",
     "prime": "prime", "choose": "choose", "over": "over", "percent": "percent", "max": "max", "min": "min",
+    "varangle": "angle", "Varangle": "angle", "vartriangle": "triangle", "geqq": "greater than or equal to",
+    "leqq": "less than or equal to", "nsubseteq": "not subset", "backslash": "minus", "sup": "supremum",
+    "inf": "infimum", "dotsb": "...", "dotsm": "...", "textdollar": "dollars",
 }
 # Layout, font and sizing commands: no words of their own (an argument in braces is still read).
 _SILENT = frozenset("""
@@ -197,7 +200,8 @@ _SILENT = frozenset("""
     mathscr mathfrak boldsymbol bm operatorname rm bf it cal quad qquad hspace vspace hfill label tag
     nonumber notag overline underline widehat hat bar tilde widetilde dot ddot check breve acute grave
     mbox hbox phantom rfloor rceil mathop mathrel mathbin smallskip medskip bigskip newline noindent
-    cr hline boxed displaylines
+    cr hline boxed displaylines item allowbreak kern cline textnormal emph bold hphantom substack underbrace
+    overbrace langle rangle lvert rvert vert lbrace rbrace colon
 """.split())
 # \mathbb{R} and friends; \mathbf only for the letters books print bold for number sets.
 _NUMBER_SETS = {"R": "real numbers", "Z": "integers", "N": "natural numbers", "Q": "rational numbers",
