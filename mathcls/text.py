@@ -360,7 +360,11 @@ def verbalize_math(latex: str) -> str:
     >>> verbalize_math(r"$\\frac{1}{2} \\le \\sin^2 x$")
     '1 over 2 less than or equal to sine squared x'
     """
-    return _WHITESPACE.sub(" ", _MathReader(latex).sequence()).strip()
+    try:
+        spoken = _MathReader(latex).sequence()
+    except RecursionError:  # braces nested hundreds deep: no words, but no LaTeX syntax either
+        spoken = re.sub(r"[\\{}$^_&]", " ", latex)
+    return _WHITESPACE.sub(" ", spoken).strip()
 
 
 def verbalize_latex(text: str) -> str:

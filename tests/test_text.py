@@ -138,3 +138,7 @@ def test_text_mode_keys_are_distinct_and_refuse_unknown_modes():
     assert [text_mode_key(m) for m in (False, True, "verbalize")] == ["0", "1", "verbalize"]
     with pytest.raises(ParameterError, match="normalize must be True, False or 'verbalize'; got 'verbalise'"):
         prepare_text("x", "verbalise")
+
+
+def test_absurdly_nested_braces_degrade_to_plain_text():
+    assert verbalize_math("{" * 5000 + "x" + "}" * 5000) == "x"
