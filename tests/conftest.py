@@ -10,7 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kasut"
+# Beside the checkout (../shared/data/kasut), or one level further up for a git worktree in a subfolder.
+REAL_DATA = next((p / "shared" / "data" / "kasut" for p in Path(__file__).resolve().parents[1:4]
+                  if (p / "shared" / "data" / "kasut" / "train.csv").is_file()),
+                 Path(__file__).resolve().parents[1].parent / "shared" / "data" / "kasut")
 
 # Short, clearly separable questions per topic; enough to train any family on tens of rows.
 TOPIC_TEMPLATES = {
