@@ -93,3 +93,10 @@ def check_output_folder(path: str | os.PathLike, kind: str | None = None, what: 
 def check_writable_folder(path: str | os.PathLike, what: str) -> Path:
     """A folder that mathcls fills over time (the cache): it exists or can be created, and is writable."""
     return check_output_folder(path, None, what)
+
+
+def check_cache_folder() -> Path:
+    """The on-disk cache of the neural families (``MATHCLS_CACHE``, default ``~/.cache/mathcls``)."""
+    from .config import cache_dir
+
+    return check_writable_folder(cache_dir(), "Cache folder (MATHCLS_CACHE)")

@@ -276,7 +276,12 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     _ensemble(cfg, names, out, {})._validate_params()
     if params_from and not Path(params_from).is_dir():
         raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
-    comp = load_competition(data_dir)
+    from .checks import check_cache_folder, check_output_folder
+
+    check_output_folder(out, "run", "Run folder")
+    if any(cfg["models"][name]["family"] != "tfidf" for name in names):
+        check_cache_folder()
+    comp = load_competition(data_dir)  # also checks test.csv against sample_submission.csv
     out.mkdir(parents=True, exist_ok=True)
     state = RunState(out, f"{comp.data_hash}-{seed}-{cv}")
     write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": seed,
@@ -323,7 +328,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     test_texts = comp.test[TEXT].tolist()
     extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), extra)) if extra else {}
     stack.fit(texts, y, fold=fold, unlabeled_X=test_texts, **extra_rows)
-    model_dir = save_model(stack, out / "model", train_sha256=comp.train_sha256,
+    model_dir = save_model(stack, out / "model", train_sha256=comp.train_sha256, train_texts=texts,
                            extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(comp.root)})
     state.mark("stack", {k: v["f1_micro"] for k, v in stack.scores_.items()})
 
@@ -376,9 +381,10 @@ def _tomlable(value):
 
 def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult:
     """Generate a synthetic 8-topic competition and run the whole pipeline on it."""
+    from .checks import check_output_folder
     from .generate import make_demo_competition
 
-    out = Path(out)
+    out = check_output_folder(out, "run", "Run folder")
     data = out / "demo-data"
     if not (data / "train.csv").is_file():
         echo(f"Generating a synthetic competition in {data}")

@@ -46,12 +46,44 @@ def read_params_file(path, model: str | None = None) -> dict:
     return out
 
 
+def model_family(model: str, config=None) -> str:
+    """The estimator family of ``mathcls train MODEL``: MODEL names a ``[models.<name>]`` entry of the
+    config (its ``family``, default the name) or is a family itself.
+
+    A family the config does not define while it defines other models of that family (``train
+    setfit`` with ``[models.embed] family = "setfit"``) is refused: silently training with the
+    defaults instead of the config's parameters would be wrong.
+    """
+    from .models import MODELS
+
+    cfg = config if isinstance(config, dict) else load_config(config)
+    entries = {n: e for n, e in (cfg.get("models") or {}).items() if isinstance(e, dict)}
+    families = [m for m in MODELS if m != "stack"]
+    if model in entries:
+        family = entries[model].get("family", model)
+        if family not in families:
+            raise MathclsError(f"[models.{model}] names unknown model family {family!r}; use one of: {', '.join(families)}.")
+        return family
+    if model == "stack":
+        raise MathclsError("`mathcls train` fits one model family; build an ensemble with `mathcls stack`.")
+    if model not in MODELS:
+        defined = f" or a model the config defines ({', '.join(entries)})" if entries else ""
+        raise MathclsError(f"Unknown model {model!r}; choose a family ({', '.join(families)}){defined}.")
+    same = [n for n, e in entries.items() if e.get("family", n) == model]
+    if same:
+        raise MathclsError(
+            f"The config has no [models.{model}] but defines {model} model(s) {', '.join(same)}; train one by name "
+            f"(`mathcls train {same[0]} --config ...`) so that its parameters are used."
+        )
+    return model
+
+
 def resolve_params(model: str, config=None, params_file=None, overrides=None) -> dict:
     """Defaults < ``[models.<model>.params]`` in the config < params file < ``-p`` overrides."""
     cfg = config if isinstance(config, dict) else load_config(config)
     params = model_params(cfg, model)
     if params_file:
-        params.update(read_params_file(params_file, model))
+        params.update(read_params_file(params_file, model_family(model, cfg)))
     params.update(overrides or {})
     return params
 
@@ -102,14 +134,23 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
           seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print, generated_dir=None) -> TrainResult:
     """Fit ``model`` on ``data_dir/train.csv`` and save it to ``out``; optionally cross-validate first.
 
+    ``model`` is a family or the name of a ``[models.<name>]`` entry of ``config`` (see
+    :func:`model_family`). Parameters, ``out`` and the data are all checked before anything is fitted.
+
     With ``use_generation``, the rows of ``generated_dir/generated_train.csv`` (default
     ``MATHCLS_GENERATED`` or ``data/generated``; written by ``mathcls generate``) join the
     training folds only and the final fit.
     """
+    from .checks import check_cache_folder, check_output_folder
     from .persist import save_model
 
-    params = resolve_params(model, config, params_file, overrides)
-    estimator = make_model(model, params)  # rejects unknown parameter names before loading data
+    cfg = config if isinstance(config, dict) else load_config(config)
+    family = model_family(model, cfg)
+    params = resolve_params(model, cfg, params_file, overrides)
+    estimator = make_model(family, params)  # rejects unknown parameter names and bad values before loading data
+    check_output_folder(out, "model", "Model folder")
+    if family != "tfidf":
+        check_cache_folder()
     comp = load_competition(data_dir, need_test=False)
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()
@@ -134,7 +175,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     result.fit_seconds = time.perf_counter() - t0
     if not getattr(estimator, "is_main_process_", True):
         return result  # under `accelerate launch` with several processes, only the main one saves
-    save_model(estimator, out, train_sha256=comp.train_sha256, extra={
+    save_model(estimator, out, train_sha256=comp.train_sha256, train_texts=texts + extra_texts, extra={
         "data_dir": str(comp.root), "cv_f1_micro": result.cv_mean, "cv_scores": result.cv_scores,
         "fit_seconds": round(result.fit_seconds, 2), "n_train_rows": len(texts) + len(extra_texts),
         "use_generation": use_generation, "n_generated_rows": len(extra_texts),

@@ -31,7 +31,8 @@ def evaluate(models, more_models, data_csv, images, output):
     paths = list(models) + list(more_models)
     if not paths:
         raise click.UsageError("Pass at least one folder with --models DIR.")
-    table = evaluate_models(paths, data_csv, images=images, output=output, echo=click.echo)
+    table = evaluate_models(paths, data_csv, images=images, output=output, echo=click.echo,
+                            warn=lambda line: click.echo(line, err=True))
     click.echo("")
     click.echo(format_table(table))
     click.echo(f"\nTable written to {output}" + (f"; confusion matrices in {images}" if images else ""))

@@ -13,10 +13,11 @@ import click
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=str), default="submission.csv",
               show_default=True, help="Submission CSV to write (id,label).")
 @click.option("--proba", is_flag=True, default=False,
-              help="Also write per-class probabilities to <output>_proba.csv.")
+              help="Also write per-class probabilities (id,proba_0..proba_7) to OUTPUT's stem + _proba.csv "
+                   "beside it: submission.csv -> submission_proba.csv.")
 @click.option("--sample", "sample_path", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="sample_submission.csv to check ids against (default: the one beside --input, if any).")
-@click.option("--batch-size", type=int, default=None, help="Prediction batch size for neural models.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Prediction batch size for neural models.")
 def predict(model_dir, input_path, output_path, proba, sample_path, batch_size):
     """Predict a label for every row of INPUT and write OUTPUT (id,label), in input order.
 

@@ -42,8 +42,12 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
       mathcls tune tfidf --data data/ --out runs/tune-tfidf --n-trials 10 \\
           --storage postgresql://mathcls:secret@db-host:5432/optuna --study-name tfidf-v1
     """
+    from ..checks import check_cache_folder, check_output_folder
     from ..tuning.run import tune as run_tune
 
+    check_output_folder(out, "tune", "Tuning folder")
+    if model != "tfidf":
+        check_cache_folder()
     result = run_tune(
         model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
         config=config, use_generation=use_generation, seed=seed, echo=click.echo, progress=not quiet,
