@@ -359,3 +359,59 @@ def test_bad_input_is_one_error_line(bad_inputs, tmp_path, monkeypatch, line, fr
     assert not out.exists() and list(tmp_path.iterdir()) == []
     assert sorted(p.name for p in Path(bad_inputs["mine"]).iterdir()) == ["thesis.tex"]
     assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+@pytest.fixture(scope="module")
+def real_bad(tmp_path_factory):
+    """The full competition data with a sample submission that lacks one test id, and with one class."""
+    from tests.conftest import REAL_DATA as real_data
+
+    if not (real_data / "train.csv").is_file():
+        pytest.skip(f"real competition data not found at {real_data}")
+    root = tmp_path_factory.mktemp("real-bad")
+    sample = pd.read_csv(real_data / "sample_submission.csv", dtype=str)
+    badsample = root / "badsample"
+    badsample.mkdir()
+    for name in ("train.csv", "test.csv"):
+        (badsample / name).write_bytes((real_data / name).read_bytes())
+    sample.iloc[:-1].to_csv(badsample / "sample_submission.csv", index=False)
+    oneclass = root / "oneclass"
+    oneclass.mkdir()
+    train = pd.read_csv(real_data / "train.csv")
+    train.assign(label=0).to_csv(oneclass / "train.csv", index=False)
+    (oneclass / "test.csv").write_bytes((real_data / "test.csv").read_bytes())
+    return {"real": str(real_data), "real_badsample": str(badsample), "real_oneclass": str(oneclass)}
+
+
+# Checks of principle 1 on the full competition data: each fails before any model is fitted.
+EARLY = [
+    ("stack --data {real_badsample} --out {out}", "do not hold the same ids"),
+    ("run --data {real_badsample} --out {out}", "do not hold the same ids"),
+    ("predict -m {model} --input {real_badsample}/test.csv --output {out}", "do not hold the same ids"),
+    ("train tfidf --data {real_oneclass} --out {out}", "has only 1 class"),
+    ("stack --data {real_oneclass} --out {out} --models tfidf", "has only 1 class"),
+    ("train tfidf --data {real} --out {mine}", "is not a model folder"),
+    ("train tfidf --data {real} --out {file}/m --cv 5", "is a file, not a folder"),
+    ("stack --data {real} --out {mine}", "is not a run folder"),
+    ("run --data {real} --out {file}/run", "is a file, not a folder"),
+    ("tune tfidf --data {real} --out {mine}", "is not a tuning folder"),
+    ("explore --data {real} --json {file}/report.json", "is a file, not a folder"),
+    ("evaluate --models {model} --data {real}/train.csv --output {file}/e.csv", "is a file, not a folder"),
+    ("predict -m {model} --input {real}/test.csv --output {file}/sub.csv", "is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize("line, fragment", EARLY, ids=[e[0].split(" {")[0] + f"-{i}" for i, e in enumerate(EARLY)])
+def test_checks_fail_fast_on_the_full_data(bad_inputs, real_bad, tmp_path, line, fragment):
+    import shlex
+    import time
+
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    result = CliRunner().invoke(cli, shlex.split(line.format(out=out, **bad_inputs, **real_bad)))
+    seconds = time.perf_counter() - t0
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert not out.exists()
+    assert seconds < 5, f"{line}: failed after {seconds:.1f} s"
