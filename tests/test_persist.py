@@ -6,14 +6,8 @@ import pytest
 from mathcls.data import file_sha256
 from mathcls.errors import ModelFolderError
 from mathcls.models.tfidf import TfidfLogReg
-from mathcls.persist import MANIFEST, load_model, payload_files, read_manifest, save_model
-
-
-def _rehash(folder):
-    """Record the current payload files' hashes in the manifest, as a crafted folder would."""
-    manifest = json.loads((folder / MANIFEST).read_text())
-    manifest["payload_sha256"] = {name: file_sha256(path) for name, path in payload_files(folder).items()}
-    (folder / MANIFEST).write_text(json.dumps(manifest))
+from mathcls.persist import MANIFEST, load_model, read_manifest, save_model
+from tests.conftest import rehash_payload
 
 
 @pytest.fixture(scope="module")
@@ -109,7 +103,7 @@ def test_payload_with_untrusted_type_is_refused(model, tmp_path):
              folder / "tfidf.skops")
     with pytest.raises(ModelFolderError, match="does not match its sha256"):
         load_model(folder)
-    _rehash(folder)  # a crafted folder would carry matching hashes: the allow-list still holds
+    rehash_payload(folder)  # a crafted folder would carry matching hashes: the allow-list still holds
     with pytest.raises(ModelFolderError, match="will not load"):
         load_model(folder)
 
@@ -169,7 +163,7 @@ def _other_payload(classes, rehash):
         other = save_model(TfidfLogReg(min_df=1).fit(texts, y), folder.parent / "other")
         (folder / "tfidf.skops").write_bytes((other / "tfidf.skops").read_bytes())
         if rehash:
-            _rehash(folder)
+            rehash_payload(folder)
     return apply
 
 
@@ -182,7 +176,7 @@ def _payload_classes_reordered(folder):
     payload = safe_skops_load(folder / "tfidf.skops")
     payload["classes"] = payload["classes"][::-1]
     sio.dump(payload, folder / "tfidf.skops")
-    _rehash(folder)
+    rehash_payload(folder)
 
 
 MANIFEST_FIELDS = ["mathcls_version", "class", "params", "classes", "classes_dtype", "label_names",
