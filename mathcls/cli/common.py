@@ -51,7 +51,8 @@ config_option = click.option(
     "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
     help="TOML config; parameters come from [models.<name>.params].",
 )
-seed_option = click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed for folds and models.")
+seed_option = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=DEFAULT_SEED, show_default=True,
+                           help="Random seed for folds and models.")
 def generation_option(f):
     """Add ``--use-generation`` and, when the command takes a ``generated_dir`` argument,
     ``--generated DIR`` (the folder written by ``mathcls generate``)."""
