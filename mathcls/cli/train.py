@@ -10,24 +10,27 @@ from .common import config_option, data_option, generation_option, param_option,
 @click.command()
 @click.argument("model", metavar="MODEL")
 @data_option()
-@click.option("--out", "out", type=click.Path(path_type=str), required=True, help="Model folder to write.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=str), required=True, metavar="DIRECTORY",
+              help="Model folder to write: new, empty, or a model folder to replace.")
 @param_option
 @config_option
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="JSON file of parameters, e.g. best_params.json from `mathcls tune`.")
-@click.option("--cv", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Cross-validate with K stratified folds before the final fit and print F1-micro (0: skip).")
+@click.option("--cv", type=click.IntRange(min=0), default=0, show_default=True, metavar="K",
+              help="Cross-validate with K stratified folds before the final fit and print F1-micro (0: no CV).")
 @seed_option
 @generation_option
 def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation, generated_dir):
     """Train MODEL on DATA/train.csv and save it to OUT.
 
-    MODEL is one of the registered families (tfidf, ...). Parameters come from the
-    defaults, then --config, then --params, then each -p NAME=VALUE.
+    MODEL is a family (tfidf, setfit, transformer) or the name of a [models.<name>] entry
+    of --config. Parameters come from the defaults, then --config, then --params, then each
+    -p NAME=VALUE. Parameters, OUT and the data are checked before anything is trained.
 
     \b
     Example:
-      mathcls train tfidf --data data/ --out runs/tfidf -p C=10 --cv 5
+      mathcls train tfidf --data data/ --out runs/tfidf -p C=10 -p 'word_ngram_range=(1,3)' --cv 5
+      mathcls train embed --data data/ --out runs/embed --config experiments/cpu.toml
       mathcls train tfidf --data data/ --out runs/tfidf-gen --cv 5 --use-generation --generated data/generated
     """
     from ..training import train as run_train

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import config_option, data_option, generation_option, seed_option
+from .common import data_option, generation_option, seed_option
 
 
 @click.command()
@@ -21,8 +21,11 @@ from .common import config_option, data_option, generation_option, seed_option
                    "(several machines). Default: OUT/study.journal.")
 @click.option("--study-name", default=None,
               help="Study name shared by all workers. Default: MODEL-<first 8 hex digits of the data hash>.")
-@click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Number of stratified folds.")
-@config_option
+@click.option("--cv", type=click.IntRange(min=2), default=None, metavar="K",
+              help="Number of stratified folds.  [default: the config's cv, else 5]")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
+              help="TOML config: [models.<MODEL>.params] are the fixed parameters, [models.<MODEL>.tune] the search "
+                   "space and pruner, cv the folds.")
 @seed_option
 @generation_option
 @click.option("--dashboard", is_flag=True, default=False,
@@ -46,6 +49,13 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
     from ..tuning.run import tune as run_tune
 
     check_output_folder(out, "tune", "Tuning folder")
+    if cv is None:
+        from ..config import load_config
+        from ..errors import MathclsError
+
+        cv = (load_config(config) if config else {}).get("cv", 5)
+        if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
+            raise MathclsError(f"cv in {config} must be an integer >= 2 (the number of folds); got {cv!r}.")
     if model != "tfidf":
         check_cache_folder()
     result = run_tune(
