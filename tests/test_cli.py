@@ -272,7 +272,7 @@ BAD_INPUTS = [
     # train
     ("train tfidf --data {comp} --out {file}/m", "is a file, not a folder", None),
     ("train tfidf --data {comp} --out {mine}", "is not a model folder", None),
-    ("train tfidf --data {comp} --out {file}", "is a file; pass a folder path", None),
+    ("train tfidf --data {comp} --out {out} -p bogus=1", "Unknown parameter 'bogus' for model 'tfidf'", None),
     ("train tfidf --data {oneclass} --out {out}", "has only 1 class (3)", None),
     ("train tfidf --data {latin} --out {out}", "not UTF-8 (first bad byte on line 3", None),
     ("train tfidf --data {comp} --out {out} -p min_df=-3", "min_df must be an integer >= 1", None),
@@ -286,6 +286,8 @@ BAD_INPUTS = [
     ("train tfidf --data {comp} --out {out} --params {root}/list.json", "must hold a JSON object", None),
     ("train setfit --data {comp} --out {out} -p body_epochs=0", "Cache folder (MATHCLS_CACHE)",
      {"MATHCLS_CACHE": "{file}/cache"}),
+    ("train setfit --data {comp} --out {out} -p body_epochs=0 -p device=gpu", "device='gpu' is not a torch device",
+     None),
     # predict
     ("predict -m {model} --input {comp}/test.csv --output {file}/sub.csv", "is a file, not a folder", None),
     ("predict -m {model} --input {badsample}/test.csv --output {out}", "do not hold the same ids", None),
@@ -415,3 +417,28 @@ def test_checks_fail_fast_on_the_full_data(bad_inputs, real_bad, tmp_path, line,
     assert len(errors) == 1 and fragment in errors[0], result.stderr
     assert not out.exists()
     assert seconds < 5, f"{line}: failed after {seconds:.1f} s"
+
+
+# Mistakes click itself reports: exit code 2, the usage line, then one `Error:` line.
+USAGE_ERRORS = [
+    ("train tfidf --data {comp} --out {out} --seed -1", "'--seed': -1 is not in the range"),
+    ("train tfidf --data {comp} --out {file}", "is a file"),
+    ("predict -m {model} --input {comp} --output {out}", "is a directory"),
+    ("predict -m {model} --input {comp}/test.csv --output {out} --batch-size 0", "'--batch-size': 0"),
+    ("tune tfidf --data {comp} --out {out} --cv 1", "'--cv': 1 is not in the range"),
+    ("generate -g --per-class 0 --out {out}", "'--per-class': 0"),
+    ("run --out {out}", "pass --data DIR"),
+    ("explain -m {model} -n 0", "'-n' / '--top': 0"),
+]
+
+
+@pytest.mark.parametrize("line, fragment", USAGE_ERRORS, ids=[u[0].split(" {")[0] + f"-{i}" for i, u in enumerate(USAGE_ERRORS)])
+def test_usage_error_is_exit_2_with_one_error_line(bad_inputs, tmp_path, line, fragment):
+    import shlex
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, shlex.split(_fill(line, bad_inputs, out)))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0] and result.stderr.startswith("Usage:"), result.stderr
+    assert not out.exists()
