@@ -51,6 +51,15 @@ def texts_sha256(texts, labels=None) -> str:
     return h.hexdigest()
 
 
+def row_fingerprints(texts, unique: bool = True) -> np.ndarray:
+    """8-byte hashes of whitespace-stripped texts (sorted and unique unless ``unique=False``):
+    enough to tell whether rows were among a model's training rows, without storing the rows."""
+    out = np.fromiter(
+        (int.from_bytes(hashlib.blake2b(str(t).strip().encode("utf-8", "surrogatepass"), digest_size=8).digest(), "little")
+         for t in texts), dtype=np.uint64, count=len(texts))
+    return np.unique(out) if unique else out
+
+
 def read_csv(path: str | os.PathLike, columns: list[str], what: str) -> pd.DataFrame:
     """Read a CSV as strings and check that it has ``columns`` and at least one row.
 
@@ -66,8 +75,10 @@ def read_csv(path: str | os.PathLike, columns: list[str], what: str) -> pd.DataF
         raw = p.read_bytes()
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
         raise DataError(
-            f"{what} file {p} is not UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8."
+            f"{what} file {p} is not UTF-8 (first bad byte on line {line}, byte offset {exc.start}); "
+            "re-save it as UTF-8."
         ) from None
     if not raw.strip():
         raise DataError(f"{what} file {p} is empty; it needs a header ({','.join(columns)}) and rows.")
@@ -167,8 +178,37 @@ class Competition:
         return self.train_sha256[:16]
 
 
-def load_competition(root: str | os.PathLike, need_test: bool = True) -> Competition:
-    """Load and validate a competition folder."""
+def check_sample_ids(test_ids, sample_ids, test_path, sample_path) -> None:
+    """The ids of ``sample_submission.csv`` must be exactly those of ``test.csv``: a submission is
+    checked against both, so a mismatch found only after training would waste the run."""
+    test_set = set(pd.Series(test_ids).astype(str))
+    sample_set = set(pd.Series(sample_ids).astype(str))
+    missing, extra = sorted(test_set - sample_set), sorted(sample_set - test_set)
+    if missing or extra:
+        first = f"e.g. {missing[0]!r} is in {test_path} only" if missing else f"e.g. {extra[0]!r} is in {sample_path} only"
+        raise DataError(
+            f"{test_path} and {sample_path} do not hold the same ids ({len(missing)} only in the test file, "
+            f"{len(extra)} only in the sample submission; {first}); use the files of one competition download."
+        )
+
+
+def check_classes(labels, where, min_classes: int = 2) -> None:
+    """A training set needs at least ``min_classes`` distinct labels for a classifier to learn anything."""
+    present = np.unique(np.asarray(labels))
+    if len(present) < min_classes:
+        raise DataError(
+            f"{where} has only {len(present)} class ({', '.join(map(str, present.tolist()))}); a classifier needs "
+            f"at least {min_classes}, so add rows of the other topics."
+        )
+
+
+def load_competition(root: str | os.PathLike, need_test: bool = True, min_classes: int = 2) -> Competition:
+    """Load and validate a competition folder.
+
+    Checked before any training: every file's format (see :func:`read_csv`), at least
+    ``min_classes`` classes in ``train.csv`` and, when ``need_test`` (the commands that write a
+    submission) and ``sample_submission.csv`` is present, that its ids are those of ``test.csv``.
+    """
     r = Path(root)
     if not r.exists():
         raise DataError(
@@ -181,6 +221,7 @@ def load_competition(root: str | os.PathLike, need_test: bool = True) -> Competi
     if not train_path.exists():
         raise DataError(f"Data folder {r} has no {TRAIN_FILE}; download it with `mathcls download --out {r}`.")
     train = load_train(train_path)
+    check_classes(train[LABEL], f"Training file {train_path}", min_classes)
     test = None
     test_path = r / TEST_FILE
     if test_path.exists():
@@ -191,5 +232,7 @@ def load_competition(root: str | os.PathLike, need_test: bool = True) -> Competi
     sample_path = r / SAMPLE_FILE
     if sample_path.exists():
         sample = load_sample_submission(sample_path)
+        if need_test and test is not None:
+            check_sample_ids(test[ID], sample[ID], test_path, sample_path)
     files = {name: str(r / name) for name in (TRAIN_FILE, TEST_FILE, SAMPLE_FILE) if (r / name).exists()}
     return Competition(r, train, test, sample, file_sha256(train_path), files)

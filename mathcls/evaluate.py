@@ -30,8 +30,11 @@ from .labels import LABELS, short_name
 from .persist import MANIFEST
 
 #: Columns of the table, in order; per-class ``precision_<k>``, ``recall_<k>``, ``f1_<k>`` follow.
-COLUMNS = ["rank", "model", "family", "f1_micro", "f1_macro", "accuracy", "rows", "rows_per_s",
+COLUMNS = ["rank", "model", "family", "f1_micro", "f1_macro", "accuracy", "rows", "train_overlap", "rows_per_s",
            "predict_s", "error", "confusion_png", "path"]
+
+#: Share of evaluation rows seen in training from which a score is flagged as not held-out.
+OVERLAP_WARNING = 0.1
 
 
 def find_model_folders(paths) -> list[tuple[str, Path]]:
@@ -143,7 +146,23 @@ def _labels(truth, pred) -> list:
     return sorted(present, key=str)
 
 
-def evaluate_models(paths, data_csv, images=None, output=None, echo=None) -> pd.DataFrame:
+def training_share(folder: Path, texts, data_sha256: str) -> float | None:
+    """Share of the evaluation rows that the model in ``folder`` was trained on: 1.0 when the file
+    is its training file (same sha256 as the manifest's ``train_sha256``), else from the row
+    fingerprints saved with the model; ``None`` when the folder records neither."""
+    import json
+
+    from .persist import training_overlap
+
+    try:
+        if json.loads((folder / MANIFEST).read_text(encoding="utf-8")).get("train_sha256") == data_sha256:
+            return 1.0
+    except (OSError, ValueError, AttributeError):
+        pass
+    return training_overlap(folder, texts)
+
+
+def evaluate_models(paths, data_csv, images=None, output=None, echo=None, warn=None) -> pd.DataFrame:
     """Evaluate every model folder under ``paths`` on the labelled CSV ``data_csv`` (``Question,label``).
 
     Parameters
@@ -153,15 +172,25 @@ def evaluate_models(paths, data_csv, images=None, output=None, echo=None) -> pd.
     images : folder for one confusion-matrix PNG per model (``confusion_<name>.png``), or None.
     output : CSV path to write the table to (atomically), or None.
     echo : callable for progress lines (``click.echo``), or None.
+    warn : callable for warnings (default ``echo``): one line per model evaluated on rows it was
+        trained on (:data:`OVERLAP_WARNING` or more of them), whose F1 is no held-out score.
 
     Returns
     -------
     DataFrame with :data:`COLUMNS` and per-class ``precision_<k>``, ``recall_<k>``, ``f1_<k>``,
-    ranked by F1-micro (rank 1 is best); folders that failed come last with ``error`` set.
+    ranked by F1-micro (rank 1 is best); folders that failed come last with ``error`` set;
+    ``train_overlap`` is the share of rows the model was trained on (see :func:`training_share`).
     """
+    from .checks import check_output_file, check_output_folder
+    from .data import file_sha256
     from .persist import load_model
 
     say = echo or (lambda *_: None)
+    warn = warn or say
+    if output is not None:
+        check_output_file(output, "Output file")
+    if images is not None:
+        check_output_folder(images, None, "Images folder")
     folders = find_model_folders(paths)
     if not folders:
         shown = ", ".join(str(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths))
@@ -169,6 +198,7 @@ def evaluate_models(paths, data_csv, images=None, output=None, echo=None) -> pd.
     data = load_train(data_csv, "Validation")
     texts = data[TEXT].astype(str).tolist()
     truth = data[LABEL].to_numpy()
+    data_sha256 = file_sha256(data_csv)
     rows = []
     for name, folder in folders:
         row = {"model": name, "family": _family(folder), "path": str(folder), "error": None}
@@ -185,6 +215,10 @@ def evaluate_models(paths, data_csv, images=None, output=None, echo=None) -> pd.
             model = None
             gc.collect()
         row.update(scores)
+        row["train_overlap"] = training_share(folder, texts, data_sha256)
+        if row["train_overlap"] is not None and row["train_overlap"] >= OVERLAP_WARNING:
+            warn(f"Warning: {row['train_overlap']:.0%} of the rows of {data_csv} were in the training data of "
+                 f"{name}, so its F1-micro {scores['f1_micro']:.4f} is not a held-out score.")
         if images is not None:
             from .plots import plot_confusion
 
@@ -225,8 +259,10 @@ def format_table(table: pd.DataFrame) -> str:
         if isinstance(r["error"], str):
             lines.append(f"{rank:>4}  {r['model']:<40} {family:<12} ERROR: {r['error']}")
             continue
+        seen = r.get("train_overlap")
+        note = f"  (trained on {seen:.0%} of these rows)" if pd.notna(seen) and seen >= OVERLAP_WARNING else ""
         lines.append(f"{rank:>4}  {r['model']:<40} {family:<12} {r['f1_micro']:>8.4f} {r['f1_macro']:>8.4f} "
-                     f"{r['accuracy']:>8.4f} {r['rows_per_s']:>9.0f}")
+                     f"{r['accuracy']:>8.4f} {r['rows_per_s']:>9.0f}{note}")
     f1_cols = [c for c in table.columns if c.startswith("f1_") and c not in ("f1_micro", "f1_macro")]
     ok = table[table["error"].isna()]
     if f1_cols and len(ok):

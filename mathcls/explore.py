@@ -368,7 +368,7 @@ def explore(data_dir, tokenizer="auto", images=None, n_examples: int = 3,
     dict, JSON-able: ``data_dir``, ``tokenizer``, ``train``, ``test`` (or None), ``duplicates``,
     ``top_terms`` and ``images`` (paths of the plots written).
     """
-    comp = load_competition(data_dir, need_test=False)
+    comp = load_competition(data_dir, need_test=False, min_classes=1)  # a report, not a model: one class is fine
     train_raw = comp.train[TEXT].astype(str).tolist()
     labels = comp.train[LABEL].to_numpy()
     test_raw = comp.test[TEXT].astype(str).tolist() if comp.test is not None else None

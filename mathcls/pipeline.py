@@ -170,11 +170,16 @@ def _check_before_data(config, base_config, models, params_from, out: Path):
     _ensemble(cfg, names, out, {})._validate_params()
     if params_from and not Path(params_from).is_dir():
         raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
+    from .checks import check_cache_folder, check_output_folder
+
+    check_output_folder(out, "run", "Run folder")
+    if any(cfg["models"][name]["family"] != "tfidf" for name in names):
+        check_cache_folder()
     return cfg, names
 
 
 def _start(data_dir, out: Path, cfg, names, use_generation, echo) -> _Run:
-    comp = load_competition(data_dir)
+    comp = load_competition(data_dir)  # also checks test.csv against sample_submission.csv
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(comp, cfg, names, out, RunState(out), echo)
     write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": run.seed,
@@ -382,9 +387,10 @@ def _tomlable(value):
 
 def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult:
     """Generate a synthetic 8-topic competition and run the whole pipeline on it."""
+    from .checks import check_output_folder
     from .generate import make_demo_competition
 
-    out = Path(out)
+    out = check_output_folder(out, "run", "Run folder")
     data = out / "demo-data"
     if not (data / "train.csv").is_file():
         echo(f"Generating a synthetic competition in {data}")

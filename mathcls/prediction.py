@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .data import ID, SAMPLE_FILE, TEST_FILE, TEXT, load_sample_submission, load_test
-from .errors import MathclsError
+from .errors import DataError, MathclsError
 from .submission import make_submission, read_submission, validate_submission, write_csv_atomic
 
 
@@ -37,16 +37,26 @@ def predict_file(model_dir, input_path, output_path, proba: bool = False, sample
     """Predict every row of ``input_path`` (``id,Question``) and write ``id,label`` to ``output_path``.
 
     Rows keep the input order; empty questions are predicted too. With ``proba``, per-class
-    probabilities go to ``<output stem>_proba.csv``. Both files are validated and written atomically.
+    probabilities go to ``<output stem>_proba.csv`` beside ``output_path``. Both files are
+    validated and written atomically. The output paths, the model folder, the input and its ids
+    (against ``sample_path``, default the ``sample_submission.csv`` beside the input) are all
+    checked before anything is predicted.
     """
+    from .checks import check_output_file
+    from .data import check_sample_ids
     from .persist import load_model
 
+    out = check_output_file(output_path, "Output file")
+    proba_out = proba_path(out) if proba else None
+    if proba_out is not None:
+        check_output_file(proba_out, "Probability file")
     model = load_model(model_dir)  # fail on a bad model before reading a large input
     test = load_test(input_path)
     sample_ids = None
     sample = Path(sample_path) if sample_path else Path(input_path).with_name(SAMPLE_FILE)
     if sample_path or sample.is_file():
         sample_ids = load_sample_submission(sample)[ID]
+        check_sample_ids(test[ID], sample_ids, input_path, sample)
     if batch_size and "predict_batch_size" in model.get_params():
         model.set_params(predict_batch_size=batch_size)
     t0 = time.perf_counter()
@@ -55,17 +65,63 @@ def predict_file(model_dir, input_path, output_path, proba: bool = False, sample
     labels = model.classes_[np.argmax(probabilities, axis=1)]
     sub = make_submission(test[ID], labels)
     validate_submission(sub, test[ID], sample_ids, where=f"Predictions of {model_dir}")
-    proba_out = None
-    if proba:
-        out = Path(output_path)
-        proba_out = out.with_name(f"{out.stem}_proba.csv")
+    if proba_out is not None:
         write_csv_atomic(proba_frame(test[ID], probabilities, model.classes_), proba_out)
-    write_csv_atomic(sub, output_path)
-    return PredictResult(Path(output_path), proba_out, len(sub), seconds)
+    write_csv_atomic(sub, out)
+    return PredictResult(out, proba_out, len(sub), seconds)
+
+
+def proba_path(output_path) -> Path:
+    """Where ``predict --proba`` writes probabilities: ``<output stem>_proba.csv`` beside the output."""
+    out = Path(output_path)
+    return out.with_name(f"{out.stem}_proba.csv")
+
+
+def find_competition_folder(submission, data_dir=None) -> Path:
+    """The competition folder whose ``test.csv`` a submission's ids are checked against.
+
+    In order: ``data_dir`` (``--data``), ``MATHCLS_DATA``, the data folder recorded beside the
+    submission (``run.json`` of the run folder that wrote it, or a model folder's manifest), and
+    ``./data``. An id check is never skipped: when none of these holds ``test.csv``, this raises.
+    """
+    import json
+
+    from .config import env
+
+    sub = Path(submission)
+    if data_dir is not None or env("DATA"):
+        d = Path(data_dir if data_dir is not None else env("DATA"))
+        source = "--data" if data_dir is not None else "MATHCLS_DATA"
+        if not (d / TEST_FILE).is_file():
+            raise DataError(f"{source} folder {d} has no {TEST_FILE} to check {sub}'s ids against; "
+                            "pass the competition folder (with test.csv and sample_submission.csv).")
+        return d
+    looked = []
+    for record, keys in ((sub.parent / "run.json", ("data_dir",)), (sub.parent / "model" / "manifest.json", ("extra", "data_dir")),
+                         (sub.parent / "manifest.json", ("extra", "data_dir"))):
+        try:
+            value = json.loads(record.read_text(encoding="utf-8"))
+            for key in keys:
+                value = value[key]
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if isinstance(value, str):
+            looked.append(value)
+            if (Path(value) / TEST_FILE).is_file():
+                return Path(value)
+    looked.append("data")
+    if (Path("data") / TEST_FILE).is_file():
+        return Path("data")
+    raise DataError(f"Found no {TEST_FILE} to check {sub}'s ids against (looked in {', '.join(looked)}); "
+                    "pass the competition folder with --data DIR or set MATHCLS_DATA.")
 
 
 def validate_submission_file(path, data_dir=None) -> pd.DataFrame:
-    """Validate a submission file, against ``data_dir``'s test.csv and sample_submission.csv when present."""
+    """Validate a submission file against ``data_dir``'s test.csv (and sample_submission.csv when present).
+
+    ``data_dir=None`` validates the format only; :func:`find_competition_folder` finds the folder
+    for a command that must not skip the id check.
+    """
     p = Path(path)
     if not p.is_file():
         raise MathclsError(f"Submission file {p} does not exist; write one with `mathcls predict`.")

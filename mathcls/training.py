@@ -107,14 +107,21 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
           seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print, generated_dir=None) -> TrainResult:
     """Fit ``model`` on ``data_dir/train.csv`` and save it to ``out``; optionally cross-validate first.
 
+    ``model`` is a family or the name of a ``[models.<name>]`` entry of ``config`` (see
+    :func:`~mathcls.config.model_entry`). Parameters, ``out`` and the data are all checked before anything is fitted.
+
     With ``use_generation``, the rows of ``generated_dir/generated_train.csv`` (default
     ``MATHCLS_GENERATED`` or ``data/generated``; written by ``mathcls generate``) join the
     training folds only and the final fit.
     """
+    from .checks import check_cache_folder, check_output_folder
     from .persist import save_model
 
     family, params = resolve_params(model, config, params_file, overrides)
-    estimator = make_model(family, params)  # rejects unknown parameter names before loading data
+    estimator = make_model(family, params)  # rejects unknown parameter names and bad values before loading data
+    check_output_folder(out, "model", "Model folder")
+    if family != "tfidf":
+        check_cache_folder()
     comp = load_competition(data_dir, need_test=False)
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()
@@ -139,7 +146,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     result.fit_seconds = time.perf_counter() - t0
     if not getattr(estimator, "is_main_process_", True):
         return result  # under `accelerate launch` with several processes, only the main one saves
-    save_model(estimator, out, train_sha256=comp.train_sha256, extra={
+    save_model(estimator, out, train_sha256=comp.train_sha256, train_texts=texts + extra_texts, extra={
         "data_dir": str(comp.root), "cv_f1_micro": result.cv_mean, "cv_scores": result.cv_scores,
         "fit_seconds": round(result.fit_seconds, 2), "n_train_rows": len(texts) + len(extra_texts),
         "use_generation": use_generation, "n_generated_rows": len(extra_texts),

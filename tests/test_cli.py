@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -139,7 +140,7 @@ def test_train_missing_folder(runner, tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["train", "nosuchmodel"], "unknown model 'nosuchmodel'"),
+    (["train", "nosuchmodel"], "Unknown model 'nosuchmodel'"),
     (["train", "tfidf", "-p", "bogus=1"], "Unknown parameter 'bogus'"),
     (["train", "tfidf", "-p", "C"], "is not NAME=VALUE"),
     (["train", "tfidf", "-p", "C=-1"], "C must be a number > 0"),
@@ -203,3 +204,242 @@ def test_console_script_error_has_no_traceback(tmp_path):
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0 and "does not exist" in proc.stderr
+
+
+# ---- every bad input: one `Error:` line, no traceback, no output written ------------------------
+@pytest.fixture(scope="module")
+def bad_inputs(tmp_path_factory):
+    """Paths the bad-input table refers to: a good competition folder and model, broken variants."""
+    from tests.conftest import make_corpus
+
+    root = tmp_path_factory.mktemp("bad-inputs")
+    comp = root / "comp"
+    comp.mkdir()
+    texts, labels = make_corpus(8, seed=1)
+    pd.DataFrame({"Question": texts, "label": labels}).to_csv(comp / "train.csv", index=False)
+    test_texts, _ = make_corpus(2, seed=2)
+    ids = [str(1000 + i) for i in range(len(test_texts))]
+    pd.DataFrame({"id": ids, "Question": test_texts}).to_csv(comp / "test.csv", index=False)
+    pd.DataFrame({"id": ids, "label": 0}).to_csv(comp / "sample_submission.csv", index=False)
+    paths = {"comp": comp, "file": root / "notes.txt", "mine": root / "mine", "model": root / "model"}
+    paths["file"].write_text("not a folder\n")
+    paths["mine"].mkdir()
+    (paths["mine"] / "thesis.tex").write_text("mine\n")
+
+    def variant(name, edit):
+        d = root / name
+        d.mkdir()
+        for f in comp.iterdir():
+            (d / f.name).write_bytes(f.read_bytes())
+        edit(d)
+        paths[name] = d
+
+    variant("badsample", lambda d: (d / "sample_submission.csv").write_text(
+        "id,label\n" + "".join(f"{i},0\n" for i in ids[:-1]) + "999999,0\n"))
+    variant("oneclass", lambda d: pd.DataFrame({"Question": texts, "label": 3}).to_csv(d / "train.csv", index=False))
+    variant("latin", lambda d: (d / "train.csv").write_bytes("Question,label\nSolve x,0\nintégrale,2\n".encode("latin-1")))
+    result = CliRunner().invoke(cli, ["train", "tfidf", "--data", str(comp), "--out", str(paths["model"]), "-p", "min_df=1"])
+    assert result.exit_code == 0, result.output
+
+    def broken(name, edit):
+        d = root / name
+        d.mkdir()
+        for f in paths["model"].iterdir():
+            (d / f.name).write_bytes(f.read_bytes())
+        manifest = json.loads((d / "manifest.json").read_text())
+        edit(d, manifest)
+        if manifest is not None:
+            (d / "manifest.json").write_text(json.dumps(manifest))
+        paths[name] = d
+
+    broken("reordered", lambda d, m: m["classes"].reverse())
+    broken("three", lambda d, m: m.update(classes=m["classes"][:3]))
+    broken("noclasses", lambda d, m: m.pop("classes"))
+    broken("paramslist", lambda d, m: m.update(params=list(m["params"])))
+    broken("truncated", lambda d, m: (d / "tfidf.skops").write_bytes((d / "tfidf.skops").read_bytes()[:500]))
+    (root / "list.json").write_text("[1, 2]\n")
+    (root / "embed.toml").write_text('[models.embed]\nfamily = "setfit"\n[models.embed.params]\nbody_epochs = 0\n'
+                                     '[models.embed2]\nfamily = "setfit"\n')
+    (root / "bad_sub.csv").write_text("id,label\n1000,0\n")
+    (root / "subs").mkdir()  # not beside the model folder, whose manifest records the data folder
+    (root / "subs" / "sub.csv").write_text("id,label\n" + "".join(f"{i},1\n" for i in ids))
+    proba_dir = root / "pd"
+    (proba_dir / "sub_proba.csv").mkdir(parents=True)
+    return {k: str(v) for k, v in paths.items()} | {"root": str(root)}
+
+
+# (command line with {placeholders}, fragment of the one Error line, extra environment)
+BAD_INPUTS = [
+    # train
+    ("train tfidf --data {comp} --out {file}/m", "is a file, not a folder", None),
+    ("train tfidf --data {comp} --out {mine}", "is not a model folder", None),
+    ("train tfidf --data {comp} --out {out} -p bogus=1", "Unknown parameter 'bogus' for model 'tfidf'", None),
+    ("train tfidf --data {oneclass} --out {out}", "has only 1 class (3)", None),
+    ("train tfidf --data {latin} --out {out}", "not UTF-8 (first bad byte on line 3", None),
+    ("train tfidf --data {comp} --out {out} -p min_df=-3", "min_df must be an integer >= 1", None),
+    ("train tfidf --data {comp} --out {out} -p max_iter=0", "max_iter must be an integer >= 1; got 0", None),
+    ("train tfidf --data {comp} --out {out} -p word_ngram_range=none -p char_ngram_range=none",
+     "cannot both be None", None),
+    ("train tfidf --data {comp} --out {out} -p C=abc", "C must be a number > 0; got 'abc'", None),
+    ("train nosuch --data {comp} --out {out}", "Unknown model 'nosuch'", None),
+    ("train stack --data {comp} --out {out}", "Unknown model 'stack'", None),
+    ("train setfit --data {comp} --out {out} --config {root}/embed.toml", "defines several setfit models (embed, embed2)", None),
+    ("train tfidf --data {comp} --out {out} --params {root}/list.json", "must hold a JSON object", None),
+    ("train setfit --data {comp} --out {out} -p body_epochs=0", "Cache folder (MATHCLS_CACHE)",
+     {"MATHCLS_CACHE": "{file}/cache"}),
+    ("train setfit --data {comp} --out {out} -p body_epochs=0 -p device=gpu", "device='gpu' is not a torch device",
+     None),
+    # predict
+    ("predict -m {model} --input {comp}/test.csv --output {file}/sub.csv", "is a file, not a folder", None),
+    ("predict -m {model} --input {badsample}/test.csv --output {out}", "do not hold the same ids", None),
+    ("predict -m {reordered} --input {comp}/test.csv --output {out}", "class order", None),
+    ("predict -m {three} --input {comp}/test.csv --output {out}", "lists 3 classes", None),
+    ("predict -m {noclasses} --input {comp}/test.csv --output {out}", "no 'classes' field", None),
+    ("predict -m {paramslist} --input {comp}/test.csv --output {out}", "'params' must be an object", None),
+    ("predict -m {truncated} --input {comp}/test.csv --output {out}", "does not match its sha256", None),
+    ("predict -m {model} --input {comp}/train.csv --output {out}", "no column 'id'", None),
+    ("predict -m {model} --input {comp}/test.csv --output {root}/pd/sub.csv --proba", "Probability file", None),
+    ("predict -m {comp} --input {comp}/test.csv --output {out}", "not a mathcls model folder", None),
+    # stack and run
+    ("stack --data {badsample} --out {out} --models tfidf", "do not hold the same ids", None),
+    ("stack --data {comp} --out {mine} --models tfidf", "is not a run folder", None),
+    ("stack --data {comp} --out {file}/run --models tfidf", "is a file, not a folder", None),
+    ("stack --data {oneclass} --out {out} --models tfidf", "has only 1 class", None),
+    ("stack --data {comp} --out {out} --models nosuch", "names 'nosuch', which the config does not define", None),
+    ("run --data {badsample} --out {out}", "do not hold the same ids", None),
+    ("run --data {comp} --out {mine}", "is not a run folder", None),
+    ("run --data {comp} --out {file}/run", "is a file, not a folder", None),
+    ("run --demo --out {mine}", "is not a run folder", None),
+    ("run --demo --data {comp} --out {out}", "--demo makes its own data", None),
+    # explore
+    ("explore --data {comp} --json {file}/r.json", "is a file, not a folder", None),
+    ("explore --data {comp} --images {file}/img", "is a file, not a folder", None),
+    ("explore --data {latin} --json {out}", "not UTF-8", None),
+    # evaluate
+    ("evaluate --models {model} --data {comp}/train.csv --output {file}/e.csv", "is a file, not a folder", None),
+    ("evaluate --models {model} --data {comp}/train.csv --output {out} --images {file}/img", "Images folder", None),
+    ("evaluate --models {model} --data {comp}/test.csv --output {out}", "no column 'label'", None),
+    ("evaluate --models {root}/nosuch --data {comp}/train.csv --output {out}", "does not exist", None),
+    # submit (no Kaggle call is reached: the id check comes first)
+    ("submit {root}/subs/sub.csv -m x", "Found no test.csv", None),
+    ("submit {root}/subs/sub.csv -m x --data {root}/nosuch", "--data folder", None),
+    ("submit {root}/subs/sub.csv -m x", "MATHCLS_DATA folder", {"MATHCLS_DATA": "{root}/nosuch"}),
+    ("submit {root}/bad_sub.csv -m x --data {comp}", "lacks", None),
+    # tune
+    ("tune tfidf --data {comp} --out {file}/t --n-trials 1", "is a file, not a folder", None),
+    ("tune tfidf --data {comp} --out {mine} --n-trials 1", "is not a tuning folder", None),
+    ("tune nosuch --data {comp} --out {out}", "Unknown model family 'nosuch'", None),
+    ("tune tfidf --data {oneclass} --out {out} --n-trials 1", "has only 1 class", None),
+    # generate
+    ("generate -g --per-class 2 --out {file}/g", "is a file, not a folder", None),
+    ("generate -g --per-class 2 --out {mine}", "is not a folder from `mathcls generate`", None),
+    ("generate -a --out {out}", "need the training data", None),
+    ("generate -g --per-class 2 --data {oneclass} --out {out}", "has only 1 class", None),
+    # explain
+    ("explain -m {reordered}", "class order", None),
+]
+
+
+def _fill(text, paths, out):
+    return text.format(out=out, **paths)
+
+
+@pytest.mark.parametrize("line, fragment, env", BAD_INPUTS, ids=[b[0].split(" --")[0] + f"-{i}" for i, b in enumerate(BAD_INPUTS)])
+def test_bad_input_is_one_error_line(bad_inputs, tmp_path, monkeypatch, line, fragment, env):
+    import shlex
+
+    monkeypatch.chdir(tmp_path)  # submit looks for ./data; nothing must land in the working folder
+    out = tmp_path / "out"
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, _fill(value, bad_inputs, out))
+    before = {p: p.stat().st_mtime_ns for p in map(Path, [bad_inputs["file"], *Path(bad_inputs["mine"]).iterdir()])}
+    result = CliRunner().invoke(cli, shlex.split(_fill(line, bad_inputs, out)))
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert not out.exists() and list(tmp_path.iterdir()) == []
+    assert sorted(p.name for p in Path(bad_inputs["mine"]).iterdir()) == ["thesis.tex"]
+    assert {p: p.stat().st_mtime_ns for p in before} == before
+
+
+@pytest.fixture(scope="module")
+def real_bad(tmp_path_factory):
+    """The full competition data with a sample submission that lacks one test id, and with one class."""
+    from tests.conftest import REAL_DATA as real_data
+
+    if not (real_data / "train.csv").is_file():
+        pytest.skip(f"real competition data not found at {real_data}")
+    root = tmp_path_factory.mktemp("real-bad")
+    sample = pd.read_csv(real_data / "sample_submission.csv", dtype=str)
+    badsample = root / "badsample"
+    badsample.mkdir()
+    for name in ("train.csv", "test.csv"):
+        (badsample / name).write_bytes((real_data / name).read_bytes())
+    sample.iloc[:-1].to_csv(badsample / "sample_submission.csv", index=False)
+    oneclass = root / "oneclass"
+    oneclass.mkdir()
+    train = pd.read_csv(real_data / "train.csv")
+    train.assign(label=0).to_csv(oneclass / "train.csv", index=False)
+    (oneclass / "test.csv").write_bytes((real_data / "test.csv").read_bytes())
+    return {"real": str(real_data), "real_badsample": str(badsample), "real_oneclass": str(oneclass)}
+
+
+# Checks of principle 1 on the full competition data: each fails before any model is fitted.
+EARLY = [
+    ("stack --data {real_badsample} --out {out}", "do not hold the same ids"),
+    ("run --data {real_badsample} --out {out}", "do not hold the same ids"),
+    ("predict -m {model} --input {real_badsample}/test.csv --output {out}", "do not hold the same ids"),
+    ("train tfidf --data {real_oneclass} --out {out}", "has only 1 class"),
+    ("stack --data {real_oneclass} --out {out} --models tfidf", "has only 1 class"),
+    ("train tfidf --data {real} --out {mine}", "is not a model folder"),
+    ("train tfidf --data {real} --out {file}/m --cv 5", "is a file, not a folder"),
+    ("stack --data {real} --out {mine}", "is not a run folder"),
+    ("run --data {real} --out {file}/run", "is a file, not a folder"),
+    ("tune tfidf --data {real} --out {mine}", "is not a tuning folder"),
+    ("explore --data {real} --json {file}/report.json", "is a file, not a folder"),
+    ("evaluate --models {model} --data {real}/train.csv --output {file}/e.csv", "is a file, not a folder"),
+    ("predict -m {model} --input {real}/test.csv --output {file}/sub.csv", "is a file, not a folder"),
+]
+
+
+@pytest.mark.parametrize("line, fragment", EARLY, ids=[e[0].split(" {")[0] + f"-{i}" for i, e in enumerate(EARLY)])
+def test_checks_fail_fast_on_the_full_data(bad_inputs, real_bad, tmp_path, line, fragment):
+    import shlex
+    import time
+
+    out = tmp_path / "out"
+    t0 = time.perf_counter()
+    result = CliRunner().invoke(cli, shlex.split(line.format(out=out, **bad_inputs, **real_bad)))
+    seconds = time.perf_counter() - t0
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0], result.stderr
+    assert not out.exists()
+    assert seconds < 5, f"{line}: failed after {seconds:.1f} s"
+
+
+# Mistakes click itself reports: exit code 2, the usage line, then one `Error:` line.
+USAGE_ERRORS = [
+    ("train tfidf --data {comp} --out {out} --seed -1", "'--seed': -1 is not in the range"),
+    ("train tfidf --data {comp} --out {file}", "is a file"),
+    ("predict -m {model} --input {comp} --output {out}", "is a directory"),
+    ("predict -m {model} --input {comp}/test.csv --output {out} --batch-size 0", "'--batch-size': 0"),
+    ("tune tfidf --data {comp} --out {out} --cv 1", "'--cv': 1 is not in the range"),
+    ("generate -g --per-class 0 --out {out}", "'--per-class': 0"),
+    ("run --out {out}", "pass --data DIR"),
+    ("explain -m {model} -n 0", "'-n' / '--top': 0"),
+]
+
+
+@pytest.mark.parametrize("line, fragment", USAGE_ERRORS, ids=[u[0].split(" {")[0] + f"-{i}" for i, u in enumerate(USAGE_ERRORS)])
+def test_usage_error_is_exit_2_with_one_error_line(bad_inputs, tmp_path, line, fragment):
+    import shlex
+
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli, shlex.split(_fill(line, bad_inputs, out)))
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
+    assert len(errors) == 1 and fragment in errors[0] and result.stderr.startswith("Usage:"), result.stderr
+    assert not out.exists()

@@ -49,8 +49,8 @@ def test_bad_train_files(tmp_path, case, content, message):
 
 
 def test_not_utf8(tmp_path):
-    path = write(tmp_path / "train.csv", "Question,label\nCalcul de l'intégrale,2\n", encoding="latin-1")
-    with pytest.raises(DataError, match="not UTF-8"):
+    path = write(tmp_path / "train.csv", "Question,label\nSolve x,0\nCalcul de l'intégrale,2\n", encoding="latin-1")
+    with pytest.raises(DataError, match="not UTF-8 \\(first bad byte on line 3, byte offset 40\\)"):
         load_train(path)
 
 
@@ -67,7 +67,7 @@ def test_missing_file_and_folder(tmp_path):
 def test_missing_test_only_when_needed(tmp_path):
     d = tmp_path / "c"
     d.mkdir()
-    write(d / "train.csv", "Question,label\nWhat is 1+1?,0\n")
+    write(d / "train.csv", "Question,label\nWhat is 1+1?,0\nFind the area of a circle.,1\n")
     assert load_competition(d, need_test=False).test is None
     with pytest.raises(DataError, match="has no test.csv"):
         load_competition(d)
@@ -91,3 +91,28 @@ def test_bom_and_extra_columns(tmp_path):
     df = load_train(path)
     assert df.columns.tolist() == ["Question", "label", "source"]
     assert isinstance(df, pd.DataFrame)
+
+
+def _folder(tmp_path, train, test=None, sample=None):
+    d = tmp_path / "comp"
+    d.mkdir()
+    write(d / "train.csv", train)
+    for name, text in (("test.csv", test), ("sample_submission.csv", sample)):
+        if text is not None:
+            write(d / name, text)
+    return d
+
+
+def test_one_class_is_refused_before_training(tmp_path):
+    d = _folder(tmp_path, "Question,label\nSolve x,3\nSolve y,3\n")
+    with pytest.raises(DataError, match=r"has only 1 class \(3\); a classifier needs at least 2"):
+        load_competition(d, need_test=False)
+    assert load_competition(d, need_test=False, min_classes=1).train["label"].tolist() == [3, 3]  # explore
+
+
+def test_sample_submission_ids_must_be_the_test_ids(tmp_path):
+    d = _folder(tmp_path, "Question,label\na,0\nb,1\n", "id,Question\n1,a\n2,b\n", "id,label\n1,0\n3,0\n")
+    with pytest.raises(DataError, match=r"do not hold the same ids \(1 only in the test file, 1 only in the sample "
+                                         r"submission; e.g. '2' is in .*test.csv only\)"):
+        load_competition(d)
+    assert load_competition(d, need_test=False).sample_submission is not None  # training needs no submission

@@ -158,3 +158,45 @@ def test_manifest_family_shown_for_broken_payload(runs, tmp_path):
     table = evaluate_models([folder], runs / "valid.csv")
     assert table.loc[0, "family"] == "no-such-family"
     assert "unknown family" in table.loc[0, "error"]
+
+
+def test_training_rows_are_flagged_not_presented_as_a_score(runs, tmp_path):
+    from mathcls.data import file_sha256
+
+    texts, labels = make_corpus(8, seed=3)
+    train_csv = tmp_path / "train.csv"
+    pd.DataFrame({"Question": texts, "label": labels}).to_csv(train_csv, index=False)
+    folder = save_model(TfidfLogReg(min_df=1).fit(texts, labels), tmp_path / "m",
+                        train_sha256=file_sha256(train_csv), train_texts=texts)
+    subset = tmp_path / "split.csv"  # a split of the training file: other bytes, training rows
+    pd.DataFrame({"Question": texts[::3], "label": labels[::3]}).to_csv(subset, index=False)
+    valid_texts = pd.read_csv(runs / "valid.csv")["Question"].tolist()
+    held_out = float(np.mean([t in set(texts) for t in valid_texts]))
+    assert held_out < 0.1
+
+    for csv, share in ((train_csv, 1.0), (subset, 1.0), (runs / "valid.csv", held_out)):
+        warnings = []
+        table = evaluate_models([folder], csv, warn=warnings.append)
+        assert table.loc[0, "train_overlap"] == pytest.approx(share)
+        if share >= 0.1:
+            assert len(warnings) == 1 and f"{share:.0%} of the rows of {csv}" in warnings[0]
+            assert "is not a held-out score" in warnings[0]
+            assert "(trained on 100% of these rows)" in format_table(table)
+        else:
+            assert warnings == [] and "trained on" not in format_table(table)
+
+    result = CliRunner().invoke(cli, ["evaluate", "--models", str(folder), "--data", str(train_csv),
+                                      "--output", str(tmp_path / "e.csv")])
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("Warning: 100% of the rows") and result.stderr.count("\n") == 1
+
+
+def test_model_trained_by_the_cli_records_its_rows(tmp_path, competition_dir):
+    out = tmp_path / "m"
+    assert CliRunner().invoke(cli, ["train", "tfidf", "--data", str(competition_dir), "--out", str(out),
+                                    "-p", "min_df=1"]).exit_code == 0
+    assert (out / "train_rows.npy").is_file()
+    split = tmp_path / "split.csv"
+    pd.read_csv(competition_dir / "train.csv").iloc[::2].to_csv(split, index=False)
+    table = evaluate_models([out], split)
+    assert table.loc[0, "train_overlap"] == 1.0 and table.loc[0, "f1_micro"] > 0.9

@@ -63,6 +63,17 @@ def test_frozen_fast_path_and_cache_hit_on_second_fit(corpus, tmp_path):
     folder = save_model(second, tmp_path / "frozen")
     assert not (folder / "body").exists()  # the pretrained body is not copied
     np.testing.assert_array_equal(load_model(folder).predict_proba(texts), second.predict_proba(texts))
+    # the class order lives in setfit.json too; a folder whose two lists disagree is refused
+    from mathcls.errors import ModelFolderError
+    from tests.conftest import rehash_payload
+
+    info = json.loads((folder / "setfit.json").read_text())
+    assert info["classes"] == list(range(8))
+    info["classes"] = info["classes"][::-1]
+    (folder / "setfit.json").write_text(json.dumps(info))
+    rehash_payload(folder)
+    with pytest.raises(ModelFolderError, match="class order"):
+        load_model(folder)
 
 
 def test_class_weight_reaches_the_head(corpus):

@@ -115,6 +115,24 @@ def test_save_load_identical_probabilities_without_pickle(trained, tmp_path):
     assert loaded.history_ == est.history_
 
 
+@pytest.mark.parametrize("edit, fragment", [
+    (lambda head: head["classes"].reverse(), "class order"),
+    (lambda head: head.update(classes=head["classes"][:3], n_classes=3), "holds 3"),
+])
+def test_head_classes_must_match_the_manifest(trained, tmp_path, edit, fragment):
+    from mathcls.errors import ModelFolderError
+    from tests.conftest import rehash_payload
+
+    folder = save_model(trained[0], tmp_path / "model")
+    head = json.loads((folder / "classifier.json").read_text())
+    assert head["classes"] == list(range(8))
+    edit(head)
+    (folder / "classifier.json").write_text(json.dumps(head))
+    rehash_payload(folder)
+    with pytest.raises(ModelFolderError, match=fragment):
+        load_model(folder)
+
+
 def test_predict_batch_size_does_not_change_predictions(trained):
     est, _, _, texts, _ = trained
     small = est.set_params(predict_batch_size=3).predict_proba(texts)

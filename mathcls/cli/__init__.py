@@ -70,6 +70,15 @@ class LazyGroup(click.Group):
             if env("DEBUG"):
                 raise
             raise click.ClickException(str(exc)) from None
+        except OSError as exc:
+            # The commands check their paths before working; this is the net for what only the
+            # system can tell (a full disk, a path that changed while the command ran).
+            if env("DEBUG"):
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            reason = exc.strerror or str(exc) or type(exc).__name__
+            raise click.ClickException(f"{reason}{where}; check the path, its permissions and the free space, "
+                                       "then rerun.") from None
         except KeyboardInterrupt:
             click.echo("Interrupted; finished outputs are kept, partial ones removed.", err=True)
             sys.exit(130)

@@ -38,21 +38,30 @@ def parse_params(items) -> dict:
 
 def data_option(required=True, **kw):
     return click.option(
-        "--data", "data_dir", type=click.Path(file_okay=False, path_type=str), required=required,
+        "--data", "data_dir", type=click.Path(file_okay=False, path_type=str), required=required, metavar="DIRECTORY",
         help="Competition folder with train.csv and test.csv (e.g. data/ or ../shared/data/kasut).", **kw,
     )
 
 
+PARAM_HELP = ("Set an estimator parameter; repeatable. Values parse as int/float/bool/None/tuple; quote tuples "
+              "for the shell: -p 'word_ngram_range=(1,3)'.")
 param_option = click.option(
     "-p", "--param", "params", multiple=True, metavar="NAME=VALUE",
-    help="Set an estimator parameter; repeatable. Values parse as int/float/bool/None/tuple.",
+    help=PARAM_HELP,
 )
 config_option = click.option(
-    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
+    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
     help="TOML config; MODEL's parameters come from its [models.NAME] entry (MODEL as NAME, or the config's "
          "only model of that family).",
 )
-seed_option = click.option("--seed", type=int, default=DEFAULT_SEED, show_default=True, help="Random seed for folds and models.")
+run_config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
+    help="TOML config that chooses the models ([models.<name>], with family, params, tune), the folds (cv), the "
+         "seed and the [stack] settings. Without --config: the built-in experiments/cpu.toml.",
+)
+
+seed_option = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=DEFAULT_SEED, show_default=True,
+                           help="Random seed for folds and models.")
 def generation_option(f):
     """Add ``--use-generation`` and, when the command takes a ``generated_dir`` argument,
     ``--generated DIR`` (the folder written by ``mathcls generate``)."""

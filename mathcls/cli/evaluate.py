@@ -6,20 +6,21 @@ import click
 
 
 @click.command()
-@click.option("--models", "models", multiple=True, type=click.Path(path_type=str),
+@click.option("--models", "models", multiple=True, type=click.Path(path_type=str), metavar="DIRECTORY",
               help="Folder holding model folders (searched recursively for manifest.json), or a model folder; "
                    "repeatable, and more folders may follow as arguments.")
 @click.argument("more_models", nargs=-1, type=click.Path(path_type=str), metavar="[DIR]...")
-@click.option("--data", "data_csv", type=click.Path(dir_okay=False, path_type=str), required=True,
+@click.option("--data", "data_csv", type=click.Path(dir_okay=False, path_type=str), required=True, metavar="FILE",
               help="Labelled CSV (Question,label) to evaluate on, e.g. a held-out validation split.")
 @click.option("--images", "images", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Folder for one confusion-matrix PNG per model (confusion_<model>.png).")
-@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=str), default="evaluation.csv",
+@click.option("--output", "output", type=click.Path(dir_okay=False, path_type=str), default="evaluation.csv", metavar="FILE",
               show_default=True, help="CSV to write the ranked table to (with per-class precision/recall/F1).")
 def evaluate(models, more_models, data_csv, images, output):
     """Evaluate every saved model under the given folders on a labelled CSV and rank them by F1-micro.
 
-    Folders that cannot be loaded are listed with their error and skipped.
+    Folders that cannot be loaded are listed with their error and skipped. A model shown
+    rows it was trained on gets a warning line, not a score presented as held-out.
 
     \b
     Example:
@@ -31,7 +32,8 @@ def evaluate(models, more_models, data_csv, images, output):
     paths = list(models) + list(more_models)
     if not paths:
         raise click.UsageError("Pass at least one folder with --models DIR.")
-    table = evaluate_models(paths, data_csv, images=images, output=output, echo=click.echo)
+    table = evaluate_models(paths, data_csv, images=images, output=output, echo=click.echo,
+                            warn=lambda line: click.echo(line, err=True))
     click.echo("")
     click.echo(format_table(table))
     click.echo(f"\nTable written to {output}" + (f"; confusion matrices in {images}" if images else ""))

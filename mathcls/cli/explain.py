@@ -6,7 +6,8 @@ import click
 
 
 @click.command()
-@click.option("-m", "--model", "model_dir", type=click.Path(path_type=str), required=True, help="TF-IDF model folder.")
+@click.option("-m", "--model", "model_dir", type=click.Path(file_okay=False, path_type=str), required=True,
+              metavar="DIRECTORY", help="TF-IDF model folder (from `mathcls train tfidf`).")
 @click.option("-n", "--top", "top", type=click.IntRange(min=1), default=15, show_default=True, help="Terms per class.")
 def explain(model_dir, top):
     """Print the most indicative terms of each class of a TF-IDF model, one table per class.

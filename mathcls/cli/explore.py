@@ -25,10 +25,15 @@ def explore(data_dir, images, json_path, tokenizer, n_examples):
     Example:
       mathcls explore --data data/ --images images/ --json report.json
     """
+    from ..checks import check_output_file, check_output_folder
     from ..config import write_json
     from ..explore import explore as run_explore
     from ..explore import format_report
 
+    if json_path:
+        check_output_file(json_path, "JSON report file")
+    if images:
+        check_output_folder(images, None, "Images folder")
     report = run_explore(data_dir, tokenizer=tokenizer, images=images, n_examples=n_examples)
     click.echo(format_report(report))
     if json_path:

@@ -13,7 +13,7 @@ from .common import seed_option
               help="Generate problems for all 8 topics with the procedural (sympy) generator.")
 @click.option("-a", "--augment", "do_augment", is_flag=True, default=False,
               help="Add LaTeX-safe augmented copies of the --data training rows (each records its source row).")
-@click.option("--per-class", type=click.IntRange(min=0), default=None,
+@click.option("--per-class", type=click.IntRange(min=1), default=None,
               help="Procedural rows per topic (default 200); with --balance, the class size to top up to.")
 @click.option("--balance", is_flag=True, default=False,
               help="Top up the small classes of --data train.csv to the largest class (or to --per-class).")
@@ -46,6 +46,7 @@ def generate(procedural, do_augment, per_class, balance, augment_per_row, augmen
       mathcls generate -g --balance -a --data data/ --out data/generated
       MATHCLS_LLM_URL=http://localhost:8000 mathcls generate --llm-per-class 10 --out data/generated
     """
+    from ..checks import check_output_folder
     from ..generate import build_generated
     from ..generate.store import generated_dir
 
@@ -53,8 +54,9 @@ def generate(procedural, do_augment, per_class, balance, augment_per_row, augmen
         llm_url = env("LLM_URL")
         if not llm_url:
             raise click.UsageError("--llm-per-class needs an endpoint: pass --llm-url URL or set MATHCLS_LLM_URL.")
+    folder = check_output_folder(generated_dir(out), "generated", "Generated-rows folder")
     result = build_generated(
-        generated_dir(out), procedural=procedural, per_class=per_class, balance=balance,
+        folder, procedural=procedural, per_class=per_class, balance=balance,
         augment_per_row=augment_per_row if do_augment else 0, augment_fraction=augment_fraction, data_dir=data_dir,
         seed=seed, llm_url=llm_url, llm_per_class=llm_per_class, progress=not quiet, echo=click.echo,
     )

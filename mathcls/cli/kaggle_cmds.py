@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ..kaggle import DEFAULT_COMPETITION
@@ -34,18 +36,22 @@ def download(competition, out):
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
 @click.option("-m", "--message", required=True, help="Submission message shown on Kaggle.")
 @competition_option
-@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default="data", show_default=True,
-              help="Competition folder whose test.csv (and sample_submission.csv) the ids are checked against.")
+@click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default=None, metavar="DIRECTORY",
+              help="Competition folder whose test.csv (and sample_submission.csv) the ids are checked against. "
+                   "Default: $MATHCLS_DATA, else the data folder recorded by the run that wrote FILE, else data/; "
+                   "the check is never skipped.")
 def submit(file, message, competition, data_dir):
     """Validate FILE against the competition's test ids, then upload it to Kaggle.
 
     \b
     Example:
-      mathcls submit submission.csv -m "tfidf baseline"
+      mathcls submit runs/cpu/submission.csv -m "cpu stack" --data data/
     """
     from ..kaggle import submit as do_submit
-    from ..prediction import validate_submission_file
+    from ..prediction import find_competition_folder, validate_submission_file
 
-    validate_submission_file(file, data_dir)
+    folder = find_competition_folder(file, data_dir) if Path(file).is_file() else None
+    validate_submission_file(file, folder)
+    click.echo(f"{file}: every id of {Path(folder) / 'test.csv'} has one label in 0..7.")
     do_submit(file, message, competition)
     click.echo(f"Submitted {file} to {competition}.")

@@ -6,19 +6,25 @@ import click
 
 
 @click.command()
-@click.option("-m", "--model", "model_dir", type=click.Path(path_type=str), required=True,
+@click.option("-m", "--model", "model_dir", type=click.Path(file_okay=False, path_type=str), required=True,
+              metavar="DIRECTORY",
               help="Model folder (from `mathcls train`, a checkpoint, or a stack).")
-@click.option("--input", "input_path", type=click.Path(path_type=str), required=True,
+@click.option("--input", "input_path", type=click.Path(dir_okay=False, path_type=str), required=True, metavar="FILE",
               help="CSV with id,Question (e.g. test.csv).")
 @click.option("--output", "output_path", type=click.Path(dir_okay=False, path_type=str), default="submission.csv",
+              metavar="FILE",
               show_default=True, help="Submission CSV to write (id,label).")
 @click.option("--proba", is_flag=True, default=False,
-              help="Also write per-class probabilities to <output>_proba.csv.")
+              help="Also write per-class probabilities (id,proba_0..proba_7) beside --output as <stem>_proba.csv "
+                   "(submission.csv -> submission_proba.csv).")
 @click.option("--sample", "sample_path", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="sample_submission.csv to check ids against (default: the one beside --input, if any).")
-@click.option("--batch-size", type=int, default=None, help="Prediction batch size for neural models.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=None, help="Prediction batch size for neural models.")
 def predict(model_dir, input_path, output_path, proba, sample_path, batch_size):
-    """Predict a label for every row of INPUT and write OUTPUT (id,label), in input order.
+    """Predict a label for every row of --input and write --output (id,label), in input order.
+
+    The output paths, the model folder and the input's ids (against sample_submission.csv)
+    are checked before anything is predicted.
 
     \b
     Example:

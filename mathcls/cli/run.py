@@ -4,14 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import generation_option
-
-#: --config of run and stack: the config chooses everything, not only parameters.
-config_option = click.option(
-    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None,
-    help="TOML config: models, folds (cv), seed, [stack] and [generation]; checked before any data is read. "
-         "Default: the built-in mathcls/configs/cpu.toml.",
-)
+from .common import generation_option, run_config_option
 
 
 def _models(value):
@@ -23,7 +16,7 @@ def _models(value):
               help="Competition folder with train.csv and test.csv (not needed with --demo).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
               help="Run folder: submission.csv, leaderboard.csv, model/, logs/, cache/, state.json.")
-@config_option
+@run_config_option
 @click.option("--demo", is_flag=True, default=False,
               help="Generate a synthetic 8-topic data set and run the whole pipeline on it (no data, no network).")
 @generation_option
@@ -62,7 +55,7 @@ def run(data_dir, out, config, demo, use_generation, generated_dir):
               help="Competition folder with train.csv and test.csv.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
               help="Output folder: model/, submission.csv, leaderboard.csv, cache/.")
-@config_option
+@run_config_option
 @click.option("--models", "models", default=None, metavar="A,B,...",
               help="Base models to stack (names from the config's [models.*]; default: the enabled ones).")
 @click.option("--params-from", "params_from", type=click.Path(file_okay=False, path_type=str), default=None,

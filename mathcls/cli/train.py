@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import click
 
-from ..models import MODELS
 from .common import config_option, data_option, generation_option, param_option, parse_params, seed_option
 
 
 @click.command()
 @click.argument("model", metavar="MODEL")
 @data_option()
-@click.option("--out", "out", type=click.Path(path_type=str), required=True, help="Model folder to write.")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=str), required=True, metavar="DIRECTORY",
+              help="Model folder to write: new, empty, or a model folder to replace.")
 @param_option
 @config_option
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="JSON file of parameters, e.g. best_params.json from `mathcls tune`.")
-@click.option("--cv", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Cross-validate with K stratified folds before the final fit and print F1-micro (0: skip).")
+@click.option("--cv", type=click.IntRange(min=0), default=0, show_default=True, metavar="K",
+              help="Cross-validate with K stratified folds before the final fit and print F1-micro (0: no CV).")
 @seed_option
 @generation_option
 def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation, generated_dir):
@@ -30,14 +30,13 @@ def train(model, data_dir, out, params, config, params_file, cv, seed, use_gener
 
     \b
     Example:
-      mathcls train tfidf --data data/ --out runs/tfidf -p C=10 --cv 5
+      mathcls train tfidf --data data/ --out runs/tfidf -p C=10 -p 'word_ngram_range=(1,3)' --cv 5
+      mathcls train embed --data data/ --out runs/embed --config experiments/cpu.toml
       mathcls train tfidf --data data/ --out runs/tfidf-gen --cv 5 --use-generation --generated data/generated
       mathcls train embed --config mathcls/configs/cpu.toml --data data/ --out runs/embed
     """
     from ..training import train as run_train
 
-    if model not in MODELS and config is None:
-        raise click.BadParameter(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}.", param_hint="MODEL")
     result = run_train(
         model, data_dir, out, config=config, params_file=params_file, overrides=parse_params(params),
         cv=cv or None, seed=seed, use_generation=use_generation, generated_dir=generated_dir, echo=click.echo,

