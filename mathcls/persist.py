@@ -4,6 +4,10 @@ Layout of a model folder::
 
     manifest.json     format, versions, model name, params, classes, label names, data sha256, time
     <payload files>   written by the estimator's ``_save_payload`` (skops, safetensors, JSON, npz)
+    checkpoints/      (neural models trained by ``mathcls train``) the epochs' checkpoint folders
+    logs/             (idem) TensorBoard logs
+
+as in a Hugging Face Trainer's output folder. Saving a model keeps ``checkpoints/`` and ``logs/``.
 
 Loading never unpickles: the estimator is rebuilt from the registry and its parameters, and the
 payload is read with formats that cannot run code (skops with an allow-list, safetensors, JSON).
@@ -23,6 +27,8 @@ from .errors import ModelFolderError
 from .labels import label_name
 
 MANIFEST = "manifest.json"
+#: Subfolders that training writes into a model's folder before the model itself; a save keeps them.
+RUN_OUTPUTS = ("checkpoints", "logs")
 FORMAT = "mathcls-model"
 FORMAT_VERSION = 1
 SUPPORTED_FORMAT_VERSIONS = {1}
@@ -114,7 +120,8 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
 
     The folder is built under a temporary name beside ``path`` and renamed into place only when
     complete, so a crash or Ctrl-C never leaves a half-written model. An existing model folder at
-    ``path`` is replaced; any other non-empty folder is left alone and an error raised.
+    ``path`` is replaced, except its :data:`RUN_OUTPUTS` subfolders (a folder holding only those is
+    fine too); any other non-empty folder is left alone and an error raised.
     """
     from sklearn.utils.validation import check_is_fitted
 
@@ -122,7 +129,7 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise ModelFolderError(f"{out} exists and is a file; choose another output folder.")
-    if out.is_dir() and any(out.iterdir()) and not is_model_folder(out):
+    if out.is_dir() and not is_model_folder(out) and any(p.name not in RUN_OUTPUTS for p in out.iterdir()):
         raise ModelFolderError(
             f"{out} exists, is not empty and is not a mathcls model folder; choose another output folder."
         )
@@ -131,6 +138,9 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
         manifest = build_manifest(estimator, train_sha256, extra)
         estimator._save_payload(tmp)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for name in RUN_OUTPUTS:  # moved last, so a failed save leaves them where they were
+            if (out / name).is_dir():
+                os.replace(out / name, tmp / name)
     return out
 
 
