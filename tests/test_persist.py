@@ -118,3 +118,23 @@ def test_vocabularies_round_trip_as_flat_arrays(model, tmp_path):
     assert after == before and sum(map(len, after.values())) > 100
     # saving leaves the fitted model as it was
     assert {name: v.vocabulary_ for name, v in model.vectorizer_.transformer_list} == before
+
+
+def test_saving_keeps_the_run_outputs_training_wrote_beside_the_model(model, tmp_path):
+    """`mathcls train --out OUT` writes OUT/checkpoints and OUT/logs before the model itself."""
+    out = tmp_path / "out"
+    (out / "checkpoints" / "checkpoint-3").mkdir(parents=True)
+    (out / "checkpoints" / "checkpoint-3" / "marker.txt").write_text("epoch 1")
+    (out / "logs").mkdir()
+    (out / "logs" / "events").write_text("tb")
+    save_model(model, out)  # a folder holding only run outputs is a fine target
+    save_model(model, out)  # and replacing the model keeps them
+    assert (out / MANIFEST).is_file()
+    assert (out / "checkpoints" / "checkpoint-3" / "marker.txt").read_text() == "epoch 1"
+    assert (out / "logs" / "events").read_text() == "tb"
+    assert not [p for p in tmp_path.iterdir() if p.name != "out"]  # no temporary folders left
+    other = tmp_path / "other"
+    (other / "logs").mkdir(parents=True)
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ModelFolderError, match="is not empty and is not a mathcls model folder"):
+        save_model(model, other)
