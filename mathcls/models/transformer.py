@@ -1,11 +1,13 @@
 """A fine-tuned Hugging Face encoder (default: the bundled all-MiniLM-L6-v2) as a scikit-learn classifier.
 
 The training loop is written out in small methods (``fit`` -> ``_fit_loop`` -> ``_run_epoch`` ->
-``_train_step``) and reports to named callbacks. It is built for a small CPU first: texts are
-tokenised once (and cached on disk, see :mod:`mathcls.embeddings`), batches are bucketed by length
-and padded only to their longest member, and prediction runs under ``torch.inference_mode`` in
-length-sorted batches. On GPUs, ``accelerate`` supplies mixed precision and, under
-``accelerate launch``, data-parallel training.
+``_train_step``) and reports to callbacks (:mod:`mathcls.models.callbacks`). It is built for a
+small CPU first: texts are tokenised once (and cached on disk, see :mod:`mathcls.embeddings`),
+batches are bucketed by length and padded only to their longest member (``DataCollatorWithPadding``),
+and prediction runs under ``torch.inference_mode`` in length-sorted batches. Each fit autocasts in
+its own precision (bf16 on CPUs with native bf16 and on GPUs, fp16 with gradient scaling on older
+GPUs); ``accelerate`` supplies gradient accumulation and, under ``accelerate launch``, data-parallel
+training.
 """
 
 from __future__ import annotations
