@@ -6,6 +6,11 @@ Layout of a model folder::
                       time, and the sha256 of every payload file
     <payload files>   written by the estimator's ``_save_payload`` (skops, safetensors, JSON, npz);
                       each family's payload also stores the class order
+    checkpoints/      (neural models trained by ``mathcls train``) the epochs' checkpoint folders
+    logs/             (idem) TensorBoard logs
+
+as in a Hugging Face Trainer's output folder. Saving a model keeps ``checkpoints/`` and ``logs/``;
+they are not part of the payload and are not hashed.
 
 Loading never unpickles: the estimator is rebuilt from the registry and its parameters, and the
 payload is read with formats that cannot run code (skops with an allow-list, safetensors, JSON).
@@ -37,6 +42,8 @@ from .labels import label_name
 
 MANIFEST = "manifest.json"
 TRAIN_ROWS = "train_rows.npy"
+#: Subfolders that training writes into a model's folder before the model itself; a save keeps them.
+RUN_OUTPUTS = ("checkpoints", "logs")
 FORMAT = "mathcls-model"
 FORMAT_VERSION = 2
 SUPPORTED_FORMAT_VERSIONS = {1, 2}  # 1: no payload hashes (see the module docstring)
@@ -154,7 +161,8 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
 
     The folder is built under a temporary name beside ``path`` and renamed into place only when
     complete, so a crash or Ctrl-C never leaves a half-written model. An existing model folder at
-    ``path`` is replaced; any other non-empty folder is left alone and an error raised.
+    ``path`` is replaced, except its :data:`RUN_OUTPUTS` subfolders (a folder holding only those is
+    fine too); any other non-empty folder is left alone and an error raised.
     ``train_texts`` (the questions the model was fitted on) are stored as row fingerprints in
     ``train_rows.npy``, so that ``mathcls evaluate`` can tell when it is shown its own training rows.
     """
@@ -164,7 +172,7 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
     out = Path(path)
     if out.exists() and not out.is_dir():
         raise ModelFolderError(f"{out} exists and is a file; choose another output folder.")
-    if out.is_dir() and any(out.iterdir()) and not is_model_folder(out):
+    if out.is_dir() and not is_model_folder(out) and any(p.name not in RUN_OUTPUTS for p in out.iterdir()):
         raise ModelFolderError(
             f"{out} exists, is not empty and is not a mathcls model folder; choose another output folder."
         )
@@ -178,6 +186,9 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
             np.save(tmp / TRAIN_ROWS, row_fingerprints(train_texts), allow_pickle=False)
         manifest[PAYLOAD_HASHES] = {name: file_sha256(f) for name, f in payload_files(tmp).items()}
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        for name in RUN_OUTPUTS:  # moved last, so a failed save leaves them where they were
+            if (out / name).is_dir():
+                os.replace(out / name, tmp / name)
     return out
 
 

@@ -74,9 +74,33 @@ class TrainResult:
         return float(np.mean(self.cv_scores)) if self.cv_scores else None
 
 
+def output_params(estimator, out, fold: int | None = None, asked=()) -> dict:
+    """Where a neural estimator's checkpoints and TensorBoard logs go under the folder ``out``.
+
+    ``OUT/checkpoints`` and ``OUT/logs`` for the final fit, ``.../fold-<k>`` below them for fold
+    ``k`` of cross-validation, so that no two fits share a folder. A folder the user set (a name in
+    ``asked``) is kept for the final fit and gets the same ``fold-<k>`` subfolders. Estimators
+    without ``output_dir``/``logging_dir`` get ``{}``.
+    """
+    params = estimator.get_params(deep=False)
+    defaults = {"output_dir": Path(out) / "checkpoints", "logging_dir": Path(out) / "logs"}
+    out_params = {}
+    for name, default in defaults.items():
+        if name not in params:
+            continue
+        if name in asked:
+            if params[name] is None:
+                continue  # switched off by the user
+            default = Path(params[name])
+        out_params[name] = str(default if fold is None else default / f"fold-{fold}")
+    return out_params
+
+
 def cross_validate(estimator, texts, y, fold, on_fold=None, extra_texts=None, extra_y=None,
-                   extra_source=None) -> list[float]:
+                   extra_source=None, fold_params=None) -> list[float]:
     """F1-micro of ``clone(estimator)`` on each fold.
+
+    ``fold_params(k)``, when given, returns parameters set on fold ``k``'s clone (its output folders).
 
     ``extra_texts``/``extra_y`` (generated or augmented rows) join the training part of every
     fold and never its validation part; an extra row whose ``extra_source`` is a real row index
@@ -95,7 +119,8 @@ def cross_validate(estimator, texts, y, fold, on_fold=None, extra_texts=None, ex
     else:
         splits = iter_splits(fold)
     for k, (tr, va) in enumerate(splits):
-        est = clone(estimator).fit(list(all_texts[tr]), all_y[tr])
+        est = clone(estimator).set_params(**(fold_params(k) if fold_params else {}))
+        est.fit(list(all_texts[tr]), all_y[tr])
         score = f1_score(all_y[va], est.predict(list(all_texts[va])), average="micro")
         scores.append(float(score))
         if on_fold:
@@ -109,6 +134,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
 
     ``model`` is a family or the name of a ``[models.<name>]`` entry of ``config`` (see
     :func:`~mathcls.config.model_entry`). Parameters, ``out`` and the data are all checked before anything is fitted.
+    A neural model's checkpoints and TensorBoard logs go under ``out`` (see :func:`output_params`).
 
     With ``use_generation``, the rows of ``generated_dir/generated_train.csv`` (default
     ``MATHCLS_GENERATED`` or ``data/generated``; written by ``mathcls generate``) join the
@@ -139,8 +165,10 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
         result.cv_scores = cross_validate(
             estimator, texts, y, fold, on_fold=lambda k, s: echo(f"  fold {k + 1}/{cv}: F1-micro {s:.4f}"),
             extra_texts=extra_texts, extra_y=extra_y, extra_source=extra_source,
+            fold_params=lambda k: output_params(estimator, out, k, asked=params),
         )
         echo(f"CV F1-micro: {result.cv_mean:.4f} ± {np.std(result.cv_scores):.4f}")
+    estimator.set_params(**output_params(estimator, out, asked=params))
     t0 = time.perf_counter()
     estimator.fit(texts + extra_texts, np.concatenate([y, extra_y]))
     result.fit_seconds = time.perf_counter() - t0

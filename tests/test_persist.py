@@ -242,3 +242,23 @@ def test_extra_files_in_a_model_folder_are_ignored(model, corpus, tmp_path):
     folder = save_model(model, tmp_path / "m")
     (folder / "NOTES.md").write_text("trained on Tuesday")
     np.testing.assert_allclose(load_model(folder).predict_proba(corpus[0]), model.predict_proba(corpus[0]))
+
+
+def test_saving_keeps_the_run_outputs_training_wrote_beside_the_model(model, tmp_path):
+    """`mathcls train --out OUT` writes OUT/checkpoints and OUT/logs before the model itself."""
+    out = tmp_path / "out"
+    (out / "checkpoints" / "checkpoint-3").mkdir(parents=True)
+    (out / "checkpoints" / "checkpoint-3" / "marker.txt").write_text("epoch 1")
+    (out / "logs").mkdir()
+    (out / "logs" / "events").write_text("tb")
+    save_model(model, out)  # a folder holding only run outputs is a fine target
+    save_model(model, out)  # and replacing the model keeps them
+    assert (out / MANIFEST).is_file()
+    assert (out / "checkpoints" / "checkpoint-3" / "marker.txt").read_text() == "epoch 1"
+    assert (out / "logs" / "events").read_text() == "tb"
+    assert not [p for p in tmp_path.iterdir() if p.name != "out"]  # no temporary folders left
+    other = tmp_path / "other"
+    (other / "logs").mkdir(parents=True)
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(ModelFolderError, match="is not empty and is not a mathcls model folder"):
+        save_model(model, other)

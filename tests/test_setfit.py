@@ -85,17 +85,40 @@ def test_class_weight_reaches_the_head(corpus):
 
 @pytest.mark.slow
 def test_body_training_save_load_and_callbacks(tmp_path):
+    """The callback protocol over the body's real epochs: 16 pairs in batches of 8 are 2 steps per
+    epoch; a callback's ``should_stop`` ends training after epoch 2 of 3."""
+    from mathcls.models.callbacks import Callback
+
     texts, y = make_corpus(4)
-    seen = []
 
-    class Recorder:
+    class Recorder(Callback):
+        def __init__(self):
+            self.events = []
+
+        def on_train_begin(self, est):
+            self.events.append(("begin",))
+
+        def on_epoch_begin(self, est, epoch, n_batches):
+            self.events.append(("epoch_begin", epoch, n_batches))
+
+        def on_batch_end(self, est, step, logs):
+            self.events.append(("batch", step, logs["examples"]))
+
         def on_epoch_end(self, est, epoch, logs):
-            seen.append((epoch, logs["loss"]))
+            self.events.append(("epoch_end", epoch, logs["step"], logs["loss"] > 0))
+            self.should_stop = epoch == 2
 
-    clf = SetFitClassifier(body_epochs=1, max_pairs=16, batch_size=8, max_length=32, progress_bar=False,
-                           callbacks=[("rec", Recorder())]).fit(texts, y)
+        def on_train_end(self, est):
+            self.events.append(("end",))
+
+    recorder = Recorder()
+    clf = SetFitClassifier(body_epochs=3, max_pairs=16, batch_size=8, max_length=32, progress_bar=False,
+                           callbacks=[("rec", recorder)]).fit(texts, y)
     assert clf.n_pairs_ == 16 and clf.body_ is not None
-    assert len(seen) == 1 and seen[0][0] == 1 and seen[0][1] > 0
+    assert recorder.events == [
+        ("begin",), ("epoch_begin", 1, 2), ("batch", 1, 8), ("batch", 2, 8), ("epoch_end", 1, 2, True),
+        ("epoch_begin", 2, 2), ("batch", 3, 8), ("batch", 4, 8), ("epoch_end", 2, 4, True), ("end",)]
+    assert [h["epoch"] for h in clf.history_] == [1, 2]
     proba = clf.predict_proba(texts)
     folder = save_model(clf, tmp_path / "sf")
     assert (folder / "body" / "model.safetensors").is_file()

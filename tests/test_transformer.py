@@ -17,17 +17,24 @@ from click.testing import CliRunner
 from mathcls.cli import cli
 from mathcls.errors import MathclsError, ParameterError
 from mathcls.models import make_model
-from mathcls.models._hf import (
-    DEFAULT_MODEL_NAME,
-    cpu_supports_bf16,
-    model_display_name,
-    resolve_model,
-    resolve_precision,
-)
+from mathcls.models._hf import DEFAULT_MODEL_NAME, model_display_name, resolve_model, resolve_precision
 from mathcls.models.transformer import TransformerClassifier, length_bucketed_batches
 from mathcls.persist import load_model, save_model
 
 from .conftest import make_corpus
+
+
+def cpu_has_native_bf16() -> bool:
+    """Read from the CPU's flags, not from the code under test: AVX512-BF16 or AMX-BF16."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("needs /proc/cpuinfo to know whether this CPU has native bf16")
+    flags = set(cpuinfo.read_text().split())
+    return bool({"avx512_bf16", "amx_bf16"} & flags)
+
+
+def files_under(folder: Path) -> set[str]:
+    return {str(p.relative_to(folder)) for p in folder.rglob("*")}
 
 TINY = dict(epochs=2, max_length=32, batch_size=16, learning_rate=5e-4, progress_bar=False)
 
@@ -48,14 +55,16 @@ class Recorder:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
-    """One fit shared by the tests below: 2 epochs, validation split, checkpoints and TensorBoard on."""
+    """One fit shared by the tests below: 2 epochs, validation split, checkpoints and TensorBoard on,
+    in the seed project's ``results/<model>_results`` layout."""
     root = tmp_path_factory.mktemp("transformer")
     texts, y = make_corpus(6)
     recorder = Recorder()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("MATHCLS_CACHE", str(root / "cache"))
         mp.setenv("HF_HUB_OFFLINE", "1")
-        est = TransformerClassifier(**TINY, validation_fraction=0.25, output_dir=str(root / "results"),
+        est = TransformerClassifier(**TINY, validation_fraction=0.25,
+                                    output_dir=str(root / "results" / f"{DEFAULT_MODEL_NAME}_results"),
                                     logging_dir=str(root / "logs"), callbacks=[("rec", recorder)])
         est.fit(texts, y)
     return est, recorder, root, texts, y
@@ -69,16 +78,16 @@ def test_fit_learns_and_reports_history(trained):
         assert 0.0 <= logs["val_f1_micro"] <= 1.0
     assert est.history_[1]["loss"] < est.history_[0]["loss"]
     assert (est.predict(texts) == y).mean() > 0.5
-    # "auto" on CPU: bf16 autocast where the CPU has native bf16 instructions, else fp32
-    assert est.mixed_precision_ == ("bf16" if cpu_supports_bf16() else "no")
 
 
 def test_callbacks_are_called_in_order_with_logs(trained):
-    _, recorder, *_ = trained
+    est, recorder, *_ = trained
     kinds = [e[0] for e in recorder.events]
     assert kinds == ["begin", "epoch", "epoch", "end"]
     logs = recorder.events[1][2]
     assert {"loss", "learning_rate", "val_f1_micro"} <= set(logs)
+    # built-ins switched on by the parameters (no progress bar), then the user's
+    assert [name for name, _ in est.callbacks_] == ["tensorboard", "checkpoint", "rec"]
 
 
 def test_checkpoints_are_complete_model_folders(trained):
@@ -86,6 +95,7 @@ def test_checkpoints_are_complete_model_folders(trained):
     ckpt_root = root / "results" / f"{DEFAULT_MODEL_NAME}_results"
     names = sorted((p.name for p in ckpt_root.iterdir()), key=lambda n: int(n.rsplit("-", 1)[1]))
     assert names == [f"checkpoint-{h['step']}" for h in est.history_]  # one per epoch (limit 2)
+    assert est.checkpoints_ == [ckpt_root / name for name in names]
     for name in names:
         folder = ckpt_root / name
         for f in ("manifest.json", "model.safetensors", "config.json", "tokenizer.json", "classifier.json"):
@@ -158,32 +168,81 @@ def test_callback_exception_propagates_out_of_fit(tmp_path):
         est.fit(texts, y)
 
 
+def test_fit_writes_nothing_unless_asked_and_says_what_runs(tmp_path, monkeypatch, capsys):
+    """Defaults: no checkpoints, no logs, nothing in the working directory; one line saying the
+    device, the precision this CPU gets and why, the threads; then the speed."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    texts, y = make_corpus(6)  # 48 rows: 3 batches of 16, two optimiser steps with accumulation 2
+    est = TransformerClassifier(epochs=1, max_length=32, batch_size=16, validation_fraction=0,
+                                gradient_accumulation_steps=2).fit(texts, y)
+    assert files_under(work) == set()
+    assert est.history_[0]["step"] == 2  # the odd last batch still ends in a step (end of the epoch)
+    native = cpu_has_native_bf16()
+    assert est.mixed_precision_ == ("bf16" if native else "no")
+    lines = capsys.readouterr().out.splitlines()
+    expected = "bf16 (native bf16 on this CPU)" if native else "fp32 (no native bf16 on this CPU)"
+    import torch
+
+    assert f"Training on cpu, {expected}, {torch.get_num_threads()} CPU threads." in lines
+    speed = [line for line in lines if line.startswith("Speed: ")]
+    assert len(speed) == 1 and speed[0].endswith("examples/s (epoch 1).")
+
+
 @pytest.mark.slow
-def test_cli_train_then_predict_from_checkpoint(competition_dir, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def test_cli_train_writes_only_under_out_and_predicts_from_a_checkpoint(competition_dir, tmp_path, monkeypatch):
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     runner = CliRunner()
     result = runner.invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/t",
-                                 "-p", "epochs=1", "-p", "max_length=32", "-p", "progress_bar=False",
-                                 "-p", "logging_dir=None"])
+                                 "-p", "epochs=1", "-p", "max_length=32"])
     assert result.exit_code == 0, result.output
-    checkpoints = list(Path("results", f"{DEFAULT_MODEL_NAME}_results").glob("checkpoint-*"))
-    assert len(checkpoints) == 1
-    for model_dir in (checkpoints[0], Path("runs/t")):
+    assert "Training on cpu, " in result.output
+    assert {p.split("/")[0] for p in files_under(work)} == {"runs"}
+    out = Path("runs/t")
+    assert {p.name for p in Path("runs").iterdir()} == {"t"}
+    checkpoints = list((out / "checkpoints").iterdir())
+    assert [p.name for p in checkpoints] == ["checkpoint-4"]  # 64 rows, too few to hold out: 4 batches of 16
+    assert len(list((out / "logs").rglob("events.out.tfevents.*"))) == 1
+    assert (out / "manifest.json").is_file()
+    for model_dir in (checkpoints[0], out):
         result = runner.invoke(cli, ["predict", "-m", str(model_dir), "--input", str(competition_dir / "test.csv"),
-                                     "--output", "sub.csv", "--batch-size", "4"])
+                                     "--output", str(tmp_path / "sub.csv"), "--batch-size", "4"])
         assert result.exit_code == 0, result.output
-        sub = pd.read_csv("sub.csv")
+        sub = pd.read_csv(tmp_path / "sub.csv")
         test = pd.read_csv(competition_dir / "test.csv")
         assert list(sub.columns) == ["id", "label"] and len(sub) == len(test)
         assert set(sub["label"]) <= set(range(8))
 
 
+@pytest.mark.slow
+def test_cli_cross_validation_keeps_each_folds_checkpoints_apart(competition_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    result = CliRunner().invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/cv",
+                                      "--cv", "2", "-p", "epochs=1", "-p", "max_length=32",
+                                      "-p", "progress_bar=False", "-p", "validation_fraction=0"])
+    assert result.exit_code == 0, result.output
+    out = Path("runs/cv")
+    # 64 rows: each fold trains on 32 (2 batches), the final fit on 64 (4 batches)
+    assert files_under(out / "checkpoints") >= {"fold-0/checkpoint-2", "fold-1/checkpoint-2", "checkpoint-4"}
+    assert {p.name for p in (out / "checkpoints").iterdir()} == {"fold-0", "fold-1", "checkpoint-4"}
+    logs = sorted(str(p.parent.relative_to(out / "logs")) for p in (out / "logs").rglob("events.out.tfevents.*"))
+    assert len(logs) == 3 and logs[0].startswith("fold-0/") and logs[1].startswith("fold-1/")
+    assert load_model(out / "checkpoints" / "fold-1" / "checkpoint-2").classes_.tolist() == list(range(8))
+
+
 def test_unknown_hub_id_fails_offline_with_one_sentence(monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     texts, y = make_corpus(2)
-    with pytest.raises(MathclsError, match=r"cannot be loaded offline; .*-p model=PATH\.$"):
-        TransformerClassifier(model="no-such-org/no-such-model", output_dir=None, logging_dir=None).fit(texts, y)
+    with pytest.raises(MathclsError, match=r"^Model 'no-such-org/no-such-model' is not in the Hugging Face cache and "
+                                           r"HF_HUB_OFFLINE is set; download it with `hf download no-such-org/"
+                                           r"no-such-model` on a machine with internet, or pass a local model "
+                                           r"folder with -p model=PATH\.$"):
+        TransformerClassifier(model="no-such-org/no-such-model").fit(texts, y)
 
 
 def test_cli_reports_offline_failure_as_one_line(competition_dir, tmp_path, monkeypatch):
@@ -191,8 +250,9 @@ def test_cli_reports_offline_failure_as_one_line(competition_dir, tmp_path, monk
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     result = CliRunner().invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/x",
                                       "-p", "model=no-such-org/no-such-model"])
-    assert result.exit_code != 0 and "Traceback" not in result.output
-    assert "cannot be loaded offline" in result.output.strip().splitlines()[-1]
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: Model 'no-such-org/no-such-model' is not in the")
     assert not Path("runs/x").exists() and not Path("results").exists()
 
 
@@ -240,8 +300,9 @@ def test_length_bucketed_batches_cover_every_row_once_with_little_padding():
 
 
 @pytest.mark.slow
-def test_accelerate_launch_runs_in_fp32_on_cpu(competition_dir, tmp_path):
-    """`accelerate launch -m mathcls train transformer` with the shipped fp16 config trains in fp32 on CPU."""
+def test_accelerate_launch_with_an_fp16_config_trains_in_the_cpus_precision(competition_dir, tmp_path):
+    """`accelerate launch -m mathcls train transformer` with the shipped fp16 config cannot use fp16 on a
+    CPU: "auto" takes the CPU's own choice (bf16 where native, else fp32)."""
     pytest.importorskip("torch")
     import torch
 
@@ -254,14 +315,14 @@ def test_accelerate_launch_runs_in_fp32_on_cpu(competition_dir, tmp_path):
     out = tmp_path / "runs" / "t"
     proc = subprocess.run(
         [accelerate, "launch", "--config_file", str(config), "-m", "mathcls", "train", "transformer",
-         "--data", str(competition_dir), "--out", str(out), "-p", "epochs=1", "-p", "max_length=16",
-         "-p", "output_dir=None", "-p", "logging_dir=None", "-p", "progress_bar=False"],
+         "--data", str(competition_dir), "--out", str(out), "-p", "epochs=1", "-p", "max_length=16"],
         capture_output=True, text=True, cwd=tmp_path, timeout=600,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
-    # the launcher's fp16 cannot run on a CPU; "auto" takes the CPU's own choice instead
-    expected = "bf16" if cpu_supports_bf16() else "no"
+    expected = "bf16" if cpu_has_native_bf16() else "no"
     assert json.loads((out / "classifier.json").read_text())["mixed_precision"] == expected
+    reason = "native bf16 on this CPU" if expected == "bf16" else "no native bf16 on this CPU"
+    assert f"({reason})" in proc.stdout
 
 
 def test_cpu_precision_choices():

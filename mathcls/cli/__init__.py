@@ -97,4 +97,7 @@ def cli():
 
 def main(argv=None):
     """Console-script entry point."""
+    from ..config import quiet_openmp_threads
+
+    quiet_openmp_threads()
     return cli.main(args=argv, prog_name="mathcls")

