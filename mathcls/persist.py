@@ -159,8 +159,12 @@ def read_manifest(path: str | os.PathLike) -> dict:
     return manifest
 
 
-def load_model(path: str | os.PathLike):
-    """Load a model folder written by :func:`save_model` and return the fitted estimator."""
+def load_model(path: str | os.PathLike, params: dict | None = None):
+    """Load a model folder written by :func:`save_model` and return the fitted estimator.
+
+    ``params`` replace stored parameter values before the payload is read, e.g.
+    ``{"model": "/new/place/of/the/base"}`` for a LoRA folder whose base model has moved.
+    """
     from .errors import MathclsError
     from .models import MODELS, get_model_class
 
@@ -170,7 +174,13 @@ def load_model(path: str | os.PathLike):
     if name not in MODELS:
         raise ModelFolderError(f"{folder} holds a model of unknown family {name!r}; known: {', '.join(MODELS)}.")
     cls = get_model_class(name)
+    overrides = dict(params or {})
     params = {k: decode_param(v) for k, v in manifest.get("params", {}).items()}
+    unknown = sorted(set(overrides) - set(params))
+    if unknown:
+        raise ModelFolderError(f"{folder} holds a {name} model without parameter {unknown[0]!r}; "
+                               f"its parameters are: {', '.join(sorted(params))}.")
+    params.update(overrides)
     if hasattr(cls, "_from_manifest"):
         estimator = cls._from_manifest(params, folder, manifest)
     else:

@@ -196,7 +196,7 @@ def test_model_names_for_checkpoint_folders():
     ({"class_weight": "auto"}, "class_weight must be 'balanced' or None"),
     ({"precision": "fp64"}, "precision must be one of"),
     ({"validation_fraction": 0.9}, "validation_fraction must be a number in"),
-    ({"pooling": "max"}, "pooling must be one of 'cls', 'mean'"),
+    ({"pooling": "max"}, "pooling must be one of 'auto', 'cls', 'last', 'mean'"),
     ({"callbacks": [object()]}, "callbacks must be a list of (name, callback) pairs or None"),
 ])
 def test_bad_parameters_fail_before_any_data_is_read(params, fragment):
