@@ -254,3 +254,23 @@ def test_lora_space_is_searched_when_lora_r_is_set():
     lora = space_from_config("transformer", {"models": {"transformer": {"params": {"lora_r": 16}}}})
     assert {"lora_r", "learning_rate", "epochs"} <= set(searchable(lora))
     assert default_trial(lora, {"lora_r": 16, "learning_rate": 1e-4, "epochs": 3})["lora_r"] == 16
+
+
+def test_gpu_llm_config_is_valid_and_needs_a_gpu_for_its_qlora_model():
+    from pathlib import Path
+
+    from mathcls.pipeline import resolve_config
+    from mathcls.tuning.spaces import space_from_config
+
+    cfg = resolve_config(Path(__file__).resolve().parents[1] / "experiments" / "gpu-llm.toml")
+    assert {entry["family"] for entry in cfg["models"].values()} == {"tfidf", "transformer"}
+    qwen = cfg["models"]["qwen"]["params"]
+    assert qwen["quantization"] == "4bit" and qwen["lora_r"] and "Qwen" in qwen["model"]
+    for entry in cfg["models"].values():
+        params = entry.get("params", {})
+        if params.get("quantization") and not torch.cuda.is_available():
+            with pytest.raises(ParameterError, match="needs a CUDA GPU"):
+                make_model(entry["family"], params)
+            params = {k: v for k, v in params.items() if k != "quantization"}
+        make_model(entry["family"], params)
+    assert "lora_r" in space_from_config("transformer", {"models": {"transformer": cfg["models"]["qwen"]}})
