@@ -290,7 +290,7 @@ def _load_saved_body(est, folder: Path, adapter: dict | None, device):
             if not (folder / name).is_file() and not (name == "model.safetensors" and _sharded(folder)):
                 raise ModelFolderError(f"{folder} is missing {name}; the model folder is incomplete, retrain it.")
         return _load_body(folder, torch.float32)
-    from ._peft import base_reference, resolve_base
+    from ._peft import base_reference, quiet_peft, resolve_base
 
     if not (folder / "adapter_config.json").is_file():
         raise ModelFolderError(f"{folder} is missing adapter_config.json; the model folder is incomplete, retrain it.")
@@ -299,7 +299,8 @@ def _load_saved_body(est, folder: Path, adapter: dict | None, device):
     body = _load_body(base, _base_dtype(True, device.type, est.mixed_precision_), quantization, device)
     from peft import PeftModel
 
-    body = PeftModel.from_pretrained(body, str(folder))
+    with quiet_peft():
+        body = PeftModel.from_pretrained(body, str(folder))
     est.base_model_ = base_reference(est.model, base)
     return body
 

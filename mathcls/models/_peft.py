@@ -8,6 +8,8 @@ looked up again when the folder is loaded, the same way the model was found for 
 
 from __future__ import annotations
 
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..errors import MathclsError, ParameterError, require
@@ -77,10 +79,14 @@ def apply_lora(body, r: int, alpha, dropout: float, target_modules=None):
     targets = default_target_modules(body.config) if target_modules is None else target_modules
     if isinstance(targets, tuple):
         targets = list(targets)
+    # BERT-style poolers feed no loss here (the head pools the token states itself): adapters there
+    # would never train, and under data-parallel training an unused trainable weight is an error
+    unused = [name for name, _ in body.named_modules() if "pooler" in name.split(".")]
     config = LoraConfig(r=int(r), lora_alpha=float(alpha if alpha is not None else 2 * r), lora_dropout=float(dropout),
-                        target_modules=targets, bias="none")
+                        target_modules=targets, exclude_modules=unused or None, bias="none")
     try:
-        return get_peft_model(body, config)
+        with quiet_peft():
+            return get_peft_model(body, config)
     except ValueError as exc:
         if "not found in the base model" not in str(exc):
             raise
@@ -88,6 +94,15 @@ def apply_lora(body, r: int, alpha, dropout: float, target_modules=None):
             f"lora_target_modules={targets!r} matches no layer of this {body.config.model_type} model; "
             f"name its linear layers (e.g. {_example_linear_names(body)}) or use 'all-linear'."
         ) from None
+
+
+@contextmanager
+def quiet_peft():
+    """peft 0.21 reads transformers 5's deprecated ``is_gradient_checkpointing`` whenever it wraps a
+    model; the FutureWarning is about peft's code, not the user's."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        yield
 
 
 def _example_linear_names(body) -> str:
