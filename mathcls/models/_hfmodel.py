@@ -322,6 +322,19 @@ def _load_legacy(folder: Path, n_classes: int, pooling: str, dropout: float):
 
 
 # ---- prediction and merging ----------------------------------------------------------------------
+def collate(ids_list, pad_id: int, device):
+    """Token-id rows padded on the right to the longest row: ``(input_ids, attention_mask)`` tensors."""
+    import torch
+
+    width = max(len(ids) for ids in ids_list)
+    input_ids = np.full((len(ids_list), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(ids_list), width), dtype=np.int64)
+    for i, ids in enumerate(ids_list):
+        input_ids[i, :len(ids)] = ids
+        mask[i, :len(ids)] = 1
+    return torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device)
+
+
 def predict_logits(module, ids, pad_id: int, batch_size: int, mixed_precision: str, n_classes: int,
                    progress: bool = False) -> np.ndarray:
     """Logits of token-id rows: longest first in batches padded to their longest member, under
@@ -330,7 +343,6 @@ def predict_logits(module, ids, pad_id: int, batch_size: int, mixed_precision: s
     from tqdm.auto import tqdm
 
     from ._hf import autocast_dtype
-    from .transformer import _collate
 
     was_training = module.training
     module.eval()
@@ -345,7 +357,7 @@ def predict_logits(module, ids, pad_id: int, batch_size: int, mixed_precision: s
         for start in tqdm(range(0, len(order), batch_size), desc="predict", unit="batch", disable=not show,
                           leave=False):
             rows = order[start:start + batch_size]
-            input_ids, mask = _collate([ids[i] for i in rows], pad_id, device)
+            input_ids, mask = collate([ids[i] for i in rows], pad_id, device)
             with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None):
                 logits = module(input_ids, mask)
             out[rows] = logits.float().cpu().numpy()

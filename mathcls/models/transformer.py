@@ -26,6 +26,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from ..errors import ParameterError
 from ._hf import SHARED_CONSTRAINTS
 from ._hfmodel import POOLINGS, merge_lora
+from ._hfmodel import collate as _collate  # one padding rule for training and prediction
 from ._peft import QUANTIZATIONS
 from .base import TextClassifierMixin, check_texts
 from .validation import Interval, Options, Strings
@@ -122,18 +123,6 @@ def length_bucketed_batches(lengths, batch_size: int, rng, bucket_factor: int = 
         chunk = chunk[np.argsort(-lengths[chunk], kind="stable")]
         batches.extend(chunk[i:i + batch_size] for i in range(0, len(chunk), batch_size))
     return [batches[i] for i in rng.permutation(len(batches))]
-
-
-def _collate(ids_list, pad_id: int, device):
-    import torch
-
-    width = max(len(ids) for ids in ids_list)
-    input_ids = np.full((len(ids_list), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(ids_list), width), dtype=np.int64)
-    for i, ids in enumerate(ids_list):
-        input_ids[i, :len(ids)] = ids
-        mask[i, :len(ids)] = 1
-    return torch.from_numpy(input_ids).to(device), torch.from_numpy(mask).to(device)
 
 
 class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
