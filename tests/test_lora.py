@@ -147,6 +147,23 @@ def test_moved_base_is_one_sentence_and_can_be_pointed_at(lora_decoder, tiny_qwe
         load_model(folder, params={"model": str(tmp_path / "gone")})
 
 
+def test_cli_trains_a_lora_decoder_and_predicts_from_its_folder(tiny_qwen2, competition_dir, tmp_path, monkeypatch):
+    import pandas as pd
+
+    monkeypatch.chdir(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/qwen",
+                                 "-p", f"model={tiny_qwen2}", "-p", "lora_r=4", "-p", "epochs=1", "-p", "max_length=32",
+                                 "-p", "output_dir=None", "-p", "logging_dir=None", "-p", "progress_bar=False"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "runs/qwen/adapter_model.safetensors").is_file()
+    result = runner.invoke(cli, ["predict", "-m", "runs/qwen", "--input", str(competition_dir / "test.csv"),
+                                 "--output", "sub.csv"])
+    assert result.exit_code == 0, result.output
+    sub, test = pd.read_csv("sub.csv"), pd.read_csv(competition_dir / "test.csv")
+    assert list(sub["id"]) == list(test["id"]) and set(sub["label"]) <= set(range(8))
+
+
 def test_lora_on_a_tiny_bert_encoder(tmp_path):
     from transformers import BertConfig, BertModel
 
