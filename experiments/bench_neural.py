@@ -9,7 +9,10 @@ Run it under the heavy-job lock, in the background (the full run takes about an 
     nohup flock /tmp/mathcls-heavy.lock .venv/bin/python experiments/bench_neural.py \\
         --data ../shared/data/kasut --models frozen,setfit,transformer > /tmp/bench_neural.log 2>&1 &
 
-Quick check on a sample: ``--sample 800 -p transformer.epochs=1``.
+Quick check on a sample: ``--sample 800 -p transformer.epochs=1``. LoRA instead of full
+fine-tuning: ``-p transformer.lora_r=8 -p transformer.learning_rate=1e-3``. Peak memory is the
+process's peak resident set (and the GPU's peak allocation on CUDA): run one model per process to
+compare models.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sys
 import tempfile
 import time
@@ -87,6 +91,8 @@ def main(argv=None):
     print(f"data: {len(tr_x)} train / {len(va_x)} validation rows; torch threads {torch.get_num_threads()}; "
           f"cache {cache}", flush=True)
 
+    if torch.cuda.is_available():
+        torch.cuda.reset_peak_memory_stats()
     results = []
     for name in [m.strip() for m in args.models.split(",") if m.strip()]:
         est = build(name, overrides.get(name, {}))
@@ -107,11 +113,14 @@ def main(argv=None):
             "val_f1_macro": float(f1_score(va_y, pred, average="macro")), "train_seconds": fit_s,
             "train_examples_per_s": train_rate, "predict_rows_per_s": len(va_x) / pred_s,
             "n_train": len(tr_x), "n_val": len(va_x), "history": getattr(est, "history_", []),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "peak_gpu_mb": torch.cuda.max_memory_allocated() / 2**20 if torch.cuda.is_available() else None,
         }
         results.append(row)
         print(f"-> {name}: F1-micro {row['val_f1_micro']:.4f}, F1-macro {row['val_f1_macro']:.4f}, "
-              f"train {fit_s:.0f}s, {train_rate:.1f} train ex/s, {row['predict_rows_per_s']:.1f} predict rows/s",
-              flush=True)
+              f"train {fit_s:.0f}s, {train_rate:.1f} train ex/s, {row['predict_rows_per_s']:.1f} predict rows/s, "
+              f"peak RSS {row['peak_rss_mb']:.0f} MB"
+              + (f", peak GPU {row['peak_gpu_mb']:.0f} MB" if row["peak_gpu_mb"] is not None else ""), flush=True)
 
     print("\n| model | val F1-micro | val F1-macro | train s | train ex/s | predict rows/s | target |")
     print("|---|---|---|---|---|---|---|")

@@ -293,12 +293,17 @@ def check_payload_classes(folder: str | os.PathLike, manifest_classes, payload_c
         raise _damaged(Path(folder), f"the manifest's class order {ours} differs from {where}'s {theirs}")
 
 
-def _build(cls, folder: Path, manifest: dict):
-    """The estimator the manifest's parameters describe, with those parameters validated."""
+def _build(cls, folder: Path, manifest: dict, overrides: dict | None = None):
+    """The estimator the manifest's parameters describe (``overrides`` replacing some), validated."""
     from .errors import MathclsError
 
+    params = {k: decode_param(v) for k, v in manifest["params"].items()}
+    unknown = sorted(set(overrides or {}) - set(params))
+    if unknown:
+        raise ModelFolderError(f"{folder} holds a {manifest['model']} model without parameter {unknown[0]!r}; "
+                               f"its parameters are: {', '.join(sorted(params))}.")
+    params.update(overrides or {})
     try:
-        params = {k: decode_param(v) for k, v in manifest["params"].items()}
         if hasattr(cls, "_from_manifest"):
             estimator = cls._from_manifest(params, folder, manifest)
         else:
@@ -310,9 +315,11 @@ def _build(cls, folder: Path, manifest: dict):
     return estimator
 
 
-def load_model(path: str | os.PathLike):
+def load_model(path: str | os.PathLike, params: dict | None = None):
     """Load a model folder written by :func:`save_model` and return the fitted estimator.
 
+    ``params`` replace stored parameter values before the payload is read, e.g.
+    ``{"model": "/new/place/of/the/base"}`` for a LoRA folder whose base model has moved.
     The folder is checked against itself first (see the module docstring); any problem is one
     :class:`~mathcls.errors.ModelFolderError` naming the folder.
     """
@@ -325,7 +332,7 @@ def load_model(path: str | os.PathLike):
     manifest = read_manifest(folder)
     verify_payload(folder, manifest)
     cls = get_model_class(manifest["model"])
-    estimator = _build(cls, folder, manifest)
+    estimator = _build(cls, folder, manifest, params)
     try:
         estimator.classes_ = decode_classes(manifest["classes"], manifest["classes_dtype"])
     except (TypeError, ValueError):

@@ -31,6 +31,13 @@ def _transformer():
                                  output_dir=None, logging_dir=None, progress_bar=False)
 
 
+def _transformer_lora():
+    from mathcls.models.transformer import TransformerClassifier
+
+    return TransformerClassifier(lora_r=8, epochs=3, max_length=32, batch_size=16, learning_rate=3e-3,
+                                 validation_fraction=0, output_dir=None, logging_dir=None, progress_bar=False)
+
+
 def _setfit():
     from mathcls.models.setfit import SetFitClassifier
 
@@ -47,11 +54,12 @@ def _setfit_frozen():
 ESTIMATORS = {
     "tfidf": _tfidf,
     "transformer": _transformer,
+    "transformer-lora": _transformer_lora,
     "setfit": _setfit,
     "setfit-frozen": _setfit_frozen,
 }
 
-SLOW = {"transformer", "setfit", "setfit-frozen"}  # names whose fits take more than a few seconds
+SLOW = {"transformer", "transformer-lora", "setfit", "setfit-frozen"}  # names whose fits take more than a few seconds
 
 
 def _params():

@@ -28,6 +28,14 @@ def test_manifest_contents(model, tmp_path):
     assert load_model(folder).word_ngram_range == (1, 3)
 
 
+def test_load_with_replaced_parameters(model, tmp_path):
+    folder = save_model(model, tmp_path / "m")
+    loaded = load_model(folder, params={"normalize": False})
+    assert loaded.normalize is False and loaded.word_ngram_range == (1, 3)
+    with pytest.raises(ModelFolderError, match="without parameter 'no_such'; its parameters are: C, "):
+        load_model(folder, params={"no_such": 1})
+
+
 def test_replaces_existing_model_but_not_other_folders(model, tmp_path):
     folder = save_model(model, tmp_path / "m")
     save_model(model, folder)  # overwrite a model folder: fine

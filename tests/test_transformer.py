@@ -107,6 +107,60 @@ def test_checkpoints_are_complete_model_folders(trained):
     np.testing.assert_array_equal(last.predict_proba(texts), est.predict_proba(texts))
 
 
+@pytest.mark.slow
+def test_checkpoint_is_a_hugging_face_model_folder_of_the_fine_tuned_encoder(tmp_path):
+    """One epoch on 320 rows; the checkpoint loads with AutoModel/AutoTokenizer without missing or
+    unexpected keys, holds the fine-tuned (not the pretrained) weights, and the classifier rebuilt by
+    hand from its files predicts what the fitted model predicts."""
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoTokenizer
+
+    from mathcls.models._hf import bundled_model_path
+    from mathcls.text import normalize_text
+
+    texts, y = make_corpus(40, seed=3)
+    est = TransformerClassifier(epochs=1, max_length=32, batch_size=16, learning_rate=5e-4, precision="fp32",
+                                validation_fraction=0, output_dir=str(tmp_path / "results"), logging_dir=None,
+                                progress_bar=False).fit(texts, y)
+    ckpt = est.checkpoints_[-1]
+    model, info = AutoModel.from_pretrained(str(ckpt), output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"] and not info["mismatched_keys"]
+    fine = est.model_.body.state_dict()
+    pretrained = AutoModel.from_pretrained(str(bundled_model_path())).state_dict()
+    loaded = model.state_dict()
+    assert set(loaded) == set(fine)
+    for name, tensor in loaded.items():
+        torch.testing.assert_close(tensor, fine[name].cpu(), rtol=0, atol=0)
+    moved = [n for n in loaded if loaded[n].is_floating_point() and not torch.equal(loaded[n], pretrained[n])]
+    assert len(moved) > len(loaded) // 2  # training changed the encoder, and the checkpoint holds that
+
+    tokenizer = AutoTokenizer.from_pretrained(str(ckpt))
+    head = load_file(str(ckpt / "classifier.safetensors"))
+    meta = json.loads((ckpt / "classifier.json").read_text())
+    assert meta["pooling"] == "mean" and meta["n_classes"] == 8 and meta["adapter"] is None
+    enc = tokenizer([normalize_text(t) for t in texts], truncation=True, max_length=32, padding=True,
+                    return_tensors="pt")
+    with torch.inference_mode():
+        hidden = model.eval()(**enc).last_hidden_state
+        mask = enc["attention_mask"].unsqueeze(-1).float()
+        logits = ((hidden * mask).sum(1) / mask.sum(1)) @ head["weight"].T + head["bias"]
+    np.testing.assert_allclose(torch.softmax(logits, 1).numpy(), est.predict_proba(texts), atol=1e-5)
+    np.testing.assert_array_equal(load_model(ckpt).predict_proba(texts), est.predict_proba(texts))
+
+
+def test_model_folder_written_before_the_head_had_its_own_file_still_loads(trained, tmp_path):
+    """Folders of earlier mathcls versions kept body.* and head.* weights in one model.safetensors."""
+    from safetensors.torch import save_model as save_safetensors
+
+    est, _, _, texts, _ = trained
+    folder = save_model(est, tmp_path / "old")
+    for name in ("model.safetensors", "classifier.safetensors"):
+        (folder / name).unlink()
+    save_safetensors(est.model_, str(folder / "model.safetensors"), force_contiguous=True)
+    np.testing.assert_allclose(load_model(folder).predict_proba(texts), est.predict_proba(texts), atol=1e-6)
+
+
 def test_tensorboard_events_written(trained):
     _, _, root, *_ = trained
     events = list((root / "logs").rglob("events.out.tfevents.*"))
@@ -274,7 +328,7 @@ def test_model_names_for_checkpoint_folders():
     ({"class_weight": "auto"}, "class_weight must be 'balanced' or None"),
     ({"precision": "fp64"}, "precision must be one of"),
     ({"validation_fraction": 0.9}, "validation_fraction must be a number in"),
-    ({"pooling": "max"}, "pooling must be one of 'cls', 'mean'"),
+    ({"pooling": "max"}, "pooling must be one of 'auto', 'cls', 'last', 'mean'"),
     ({"callbacks": [object()]}, "callbacks must be a list of (name, callback) pairs or None"),
 ])
 def test_bad_parameters_fail_before_any_data_is_read(params, fragment):

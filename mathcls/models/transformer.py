@@ -1,4 +1,5 @@
-"""A fine-tuned Hugging Face encoder (default: the bundled all-MiniLM-L6-v2) as a scikit-learn classifier.
+"""A fine-tuned Hugging Face model (default: the bundled all-MiniLM-L6-v2 encoder; decoder LLMs such
+as Qwen2.5 too, fully or through LoRA/QLoRA adapters) as a scikit-learn classifier.
 
 The training loop is written out in small methods (``fit`` -> ``_fit_loop`` -> ``_run_epoch`` ->
 ``_train_step``) and reports to callbacks (:mod:`mathcls.models.callbacks`). It is built for a
@@ -7,12 +8,12 @@ batches are bucketed by length and padded only to their longest member (``DataCo
 and prediction runs under ``torch.inference_mode`` in length-sorted batches. Each fit autocasts in
 its own precision (bf16 on CPUs with native bf16 and on GPUs, fp16 with gradient scaling on older
 GPUs); ``accelerate`` supplies gradient accumulation and, under ``accelerate launch``, data-parallel
-training.
+training. Building, saving and loading the torch module (and LoRA) live in
+:mod:`mathcls.models._hfmodel` and :mod:`mathcls.models._peft`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
@@ -22,47 +23,18 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..errors import MathclsError, ModelFolderError, ParameterError
+from ..errors import ParameterError
 from ._hf import SHARED_CONSTRAINTS
+from ._hfmodel import POOLINGS, merge_lora
+from ._peft import QUANTIZATIONS
 from .base import TextClassifierMixin, check_texts
 from .callbacks import CallbackMixin, Checkpointing, EarlyStopping, PrintSpeed, ProgressBar, TensorBoardLogger
-from .validation import Interval, Options
+from .validation import Interval, Options, Strings
 
-_WEIGHTS = "model.safetensors"
-_HEAD = "classifier.json"
+__all__ = ["TransformerClassifier", "merge_lora", "length_bucketed_batches"]
 
 
 # ---------------------------------------------------------------------------------------------
-def _module_class():
-    """The torch module (encoder + pooling + linear head), defined lazily so torch loads on use."""
-    global _EncoderClassifier
-    try:
-        return _EncoderClassifier
-    except NameError:
-        pass
-    from torch import nn
-
-    class EncoderClassifier(nn.Module):
-        def __init__(self, body, n_classes: int, pooling: str = "mean", dropout: float = 0.1):
-            super().__init__()
-            self.body = body
-            self.pooling = pooling
-            self.dropout = nn.Dropout(dropout)
-            self.head = nn.Linear(body.config.hidden_size, n_classes)
-
-        def forward(self, input_ids, attention_mask):
-            hidden = self.body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            if self.pooling == "cls":
-                pooled = hidden[:, 0]
-            else:
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
-            return self.head(self.dropout(pooled)).float()
-
-    _EncoderClassifier = EncoderClassifier
-    return EncoderClassifier
-
-
 def length_bucketed_batches(lengths, batch_size: int, rng, bucket_factor: int = 50) -> list[np.ndarray]:
     """Shuffled batches of indices whose members have similar lengths.
 
@@ -97,17 +69,9 @@ class LengthBucketedBatchSampler:
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
-def pad_batch(tokenizer, ids_list, device):
-    """Pad token-id arrays into ``(input_ids, attention_mask)`` tensors on ``device``, to the longest one."""
-    from transformers import DataCollatorWithPadding
-
-    batch = DataCollatorWithPadding(tokenizer, return_tensors="pt")(
-        [{"input_ids": np.asarray(ids, dtype=np.int64)} for ids in ids_list])
-    return batch["input_ids"].to(device), batch["attention_mask"].to(device)
-
-
 class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, BaseEstimator):
-    """Fine-tune a Hugging Face encoder with a linear head on mean-pooled token states.
+    """Fine-tune a Hugging Face encoder or decoder LLM with a linear head on pooled token states,
+    in full or through a LoRA adapter (optionally on a 4-bit or 8-bit base: QLoRA).
 
     Parameters
     ----------
@@ -144,7 +108,10 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         Share of the training rows held out (stratified) to report validation F1 each epoch and for
         early stopping; ``0`` trains on everything. Skipped when a class is too small to split.
     n_iter_no_change : int, default 1
-    pooling : {"mean", "cls"}, default "mean"
+    pooling : {"auto", "mean", "cls", "last"}, default "auto"
+        How token states become one vector: ``"last"`` takes the last non-padding token (what a
+        decoder has read the whole text by), ``"mean"`` averages them, ``"cls"`` takes the first.
+        ``"auto"`` is ``"last"`` for decoders and ``"mean"`` for encoders.
     dropout : float, default 0.1
         Dropout before the linear head.
     normalize : bool or "verbalize", default True
@@ -172,6 +139,25 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
     device : str or None, default None
         ``None`` uses the accelerate device (CUDA when available, else CPU).
 
+    lora_r : int or None, default None
+        Rank of LoRA adapters (through ``peft``); ``None`` fine-tunes every weight. With LoRA the
+        pretrained model stays frozen, only the adapters and the head train, and saved folders hold
+        the adapter and head, not a copy of the base.
+    lora_alpha : float or None, default None
+        LoRA scaling numerator; ``None`` is ``2 * lora_r``.
+    lora_dropout : float, default 0.05
+    lora_target_modules : str, list of str or None, default None
+        Layers that get adapters. ``None``: every linear layer of the attention and feed-forward
+        blocks for known architectures (``query, key, value, dense`` for BERT-style encoders,
+        ``q/k/v/o_proj, gate/up/down_proj`` for Qwen2, Llama, Gemma, Mistral), else
+        ``"all-linear"``, which may also be given explicitly.
+    quantization : {None, "8bit", "4bit"}, default None
+        Load the frozen base quantised through ``bitsandbytes`` (CUDA only; needs ``lora_r``).
+        ``"4bit"`` is QLoRA's NF4 with double quantisation and bf16 compute.
+    gradient_checkpointing : bool, default False
+        Recompute activations in the backward pass: much less memory for long inputs and large
+        models, about a third more time.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -183,6 +169,7 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
     callbacks_ : list of (name, object), the callbacks of the last fit
     train_seconds_ : float
     train_examples_per_second_ : float
+    base_model_ : dict or None, the base model a LoRA adapter belongs to (id, revision, folder)
     mixed_precision_ : str, "no", "fp16" or "bf16"
     precision_reason_ : str, why that precision (e.g. "no native bf16 on this CPU")
 
@@ -206,11 +193,17 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 0.5, closed="left")],
         "n_iter_no_change": [Interval(Integral, 1, None)],
-        "pooling": [Options({"mean", "cls"})],
+        "pooling": [Options(POOLINGS)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "logging_dir": [str, os.PathLike, None],
         "output_dir": [str, os.PathLike, None],
         "save_total_limit": [Interval(Integral, 1, None), None],
+        "lora_r": [Interval(Integral, 1, None), None],
+        "lora_alpha": [Interval(Real, 0, None, closed="neither"), None],
+        "lora_dropout": [Interval(Real, 0, 1, closed="left")],
+        "lora_target_modules": [Strings(), None],
+        "quantization": [Options(QUANTIZATIONS), None],
+        "gradient_checkpointing": ["boolean"],
     }
 
     def __init__(
@@ -229,7 +222,7 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         early_stopping=False,
         validation_fraction=0.1,
         n_iter_no_change=1,
-        pooling="mean",
+        pooling="auto",
         dropout=0.1,
         normalize=True,
         seed=0,
@@ -240,6 +233,12 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         progress_bar=True,
         callbacks=None,
         device=None,
+        lora_r=None,
+        lora_alpha=None,
+        lora_dropout=0.05,
+        lora_target_modules=None,
+        quantization=None,
+        gradient_checkpointing=False,
     ):
         self.model = model
         self.max_length = max_length
@@ -266,11 +265,26 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         self.progress_bar = progress_bar
         self.callbacks = callbacks
         self.device = device
+        self.lora_r = lora_r
+        self.lora_alpha = lora_alpha
+        self.lora_dropout = lora_dropout
+        self.lora_target_modules = lora_target_modules
+        self.quantization = quantization
+        self.gradient_checkpointing = gradient_checkpointing
 
     # ---- validation ----
     def _check_param_relations(self):
         if self.early_stopping and not self.validation_fraction:
             raise ParameterError("early_stopping needs a validation split; set validation_fraction, e.g. 0.1.")
+        if self.lora_r is None and self.lora_target_modules is not None:
+            raise ParameterError("lora_target_modules applies to LoRA adapters; set lora_r too, e.g. lora_r=8.")
+        if self.quantization is not None:
+            if self.lora_r is None:
+                raise ParameterError(f"quantization={self.quantization!r} trains LoRA adapters on a frozen quantised "
+                                     f"model; set lora_r too, e.g. lora_r=16.")
+            from ._peft import check_quantization
+
+            check_quantization(self.quantization, self.device)  # on a CPU: refused before any weights load
 
     # ---- fit ----
     def fit(self, X, y):
@@ -284,12 +298,13 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         return self
 
     def _initialize(self, classes):
-        """Load tokenizer and pretrained weights, build the head, choose device and precision."""
+        """Choose device and precision, then load tokenizer and pretrained weights and build the head
+        (and LoRA adapters, quantisation, checkpointing: see :func:`mathcls.models._hfmodel.build`)."""
         import torch
-        from transformers import AutoModel, AutoTokenizer
 
         from ..embeddings import tokenize  # noqa: F401  (fail early if the cache module is broken)
         from ._hf import choose_precision, make_accelerator, resolve_model, seed_everything, select_device
+        from ._hfmodel import build, tokenizer_identity
 
         seed_everything(self.seed)
         folder = resolve_model(self.model)
@@ -301,21 +316,9 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         else:
             self.device_ = self.accelerator_.device
         self.mixed_precision_ = mixed
-        try:
-            self.tokenizer_ = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-            body = AutoModel.from_pretrained(str(folder), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise MathclsError(f"Could not load a Hugging Face encoder from {folder} ({exc}); pass a model folder "
-                               f"with config.json, weights and tokenizer files.") from None
-        limit = getattr(body.config, "max_position_embeddings", None)
-        if limit and self.max_length > limit:
-            raise ParameterError(f"max_length={self.max_length} exceeds the model's {limit} positions; use at most {limit}.")
-        self.tokenizer_identity_ = _tokenizer_identity(folder)
+        self.tokenizer_, self.model_ = build(self, folder, classes)
+        self.tokenizer_identity_ = tokenizer_identity(folder)
         self.classes_ = classes
-        torch.manual_seed(int(self.seed or 0))
-        self.model_ = _module_class()(body, len(classes), self.pooling, self.dropout)
-        body.config.id2label = {i: str(c) for i, c in enumerate(classes)}
-        body.config.label2id = {str(c): i for i, c in enumerate(classes)}
         self.history_ = []
         self.checkpoints_ = []
         self.best_epoch_ = None
@@ -369,10 +372,10 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
 
         self.model_.to(self.device_)
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
+        trainable = [(n, p) for n, p in self.model_.named_parameters() if p.requires_grad]  # LoRA: adapters + head
         groups = [
-            {"params": [p for n, p in self.model_.named_parameters() if not n.endswith(no_decay)],
-             "weight_decay": float(self.weight_decay)},
-            {"params": [p for n, p in self.model_.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
+            {"params": [p for n, p in trainable if not n.endswith(no_decay)], "weight_decay": float(self.weight_decay)},
+            {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
         ]
         try:  # the fused kernel is several times faster than the default loop, on CPU as well as GPU
             optimizer = torch.optim.AdamW(groups, lr=float(self.learning_rate), fused=True)
@@ -512,93 +515,32 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         return softmax(self._predict_logits(ids).astype(np.float64))
 
     def _predict_logits(self, ids) -> np.ndarray:
-        import torch
+        from ._hfmodel import predict_logits
 
-        from ._hf import autocast_dtype
+        return predict_logits(self.model_, ids, self.tokenizer_, int(self.predict_batch_size),
+                              getattr(self, "mixed_precision_", "no"), len(self.classes_), bool(self.progress_bar))
 
-        model = self.model_
-        was_training = model.training
-        model.eval()
-        device = next(model.parameters()).device
-        dtype = autocast_dtype(getattr(self, "mixed_precision_", "no"))
-        if device.type not in ("cuda", "cpu") or (device.type == "cpu" and dtype is not torch.bfloat16):
-            dtype = None  # CPU autocast is bf16 only
-        order = np.argsort([-len(x) for x in ids], kind="stable")
-        out = np.zeros((len(ids), len(self.classes_)), dtype=np.float32)
-        bs = int(self.predict_batch_size)
-        show = bool(self.progress_bar) and len(ids) > 4 * bs
-        from tqdm.auto import tqdm
+    # ---- LoRA ----
+    def merge_adapter(self):
+        """Fold the LoRA adapter into the model's weights, in place; returns ``self``.
 
-        with torch.inference_mode():
-            for start in tqdm(range(0, len(order), bs), desc="predict", unit="batch", disable=not show, leave=False):
-                rows = order[start:start + bs]
-                input_ids, mask = pad_batch(self.tokenizer_, [ids[i] for i in rows], device)
-                with torch.autocast(device_type=device.type, dtype=dtype, enabled=dtype is not None):
-                    logits = model(input_ids, mask)
-                out[rows] = logits.float().cpu().numpy()
-        model.train(was_training)
-        return out
+        The estimator then predicts without the adapter's extra matrix products and saves as a plain
+        fine-tuned model (``config.json`` + ``model.safetensors``), a copy of the base included. For a
+        saved folder, :func:`merge_lora` does the same and writes a new folder.
+        """
+        self._check_fitted()
+        from ._hfmodel import merge_adapter
+
+        merge_adapter(self)
+        return self
 
     # ---- persistence ----
     def _save_payload(self, folder: Path) -> None:
-        from safetensors.torch import save_model as save_safetensors
+        from ._hfmodel import save
 
-        module = self.model_
-        module.body.config.save_pretrained(str(folder))
-        self.tokenizer_.save_pretrained(str(folder))
-        save_safetensors(module, str(folder / _WEIGHTS), force_contiguous=True)
-        from ..persist import encode_classes
-
-        info = {"n_classes": len(self.classes_), "classes": encode_classes(self.classes_)[0],
-                "pooling": self.pooling, "dropout": self.dropout,
-                "tokenizer_identity": self.tokenizer_identity_, "history": getattr(self, "history_", []),
-                "best_epoch": getattr(self, "best_epoch_", None), "mixed_precision": getattr(self, "mixed_precision_", "no")}
-        (folder / _HEAD).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+        save(self, folder)
 
     def _load_payload(self, folder: Path, manifest: dict) -> None:
-        import torch
-        from safetensors.torch import load_model as load_safetensors
-        from transformers import AutoConfig, AutoModel, AutoTokenizer
+        from ._hfmodel import load
 
-        for name in (_WEIGHTS, _HEAD, "config.json"):
-            if not (folder / name).is_file():
-                raise ModelFolderError(f"{folder} is missing {name}; the model folder is incomplete, retrain it.")
-        info = json.loads((folder / _HEAD).read_text(encoding="utf-8"))
-        from ..persist import check_payload_classes
-
-        check_payload_classes(folder, self.classes_, info.get("classes"), _HEAD)
-        check_payload_classes(folder, np.arange(len(self.classes_)), np.arange(int(info["n_classes"])), _HEAD)
-        config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
-        body = AutoModel.from_config(config)
-        module = _module_class()(body, int(info["n_classes"]), info.get("pooling", self.pooling),
-                                 float(info.get("dropout", self.dropout)))
-        load_safetensors(module, str(folder / _WEIGHTS), device="cpu")
-        from ._hf import resolve_precision, select_device
-
-        device = torch.device(select_device(self.device))
-        self.model_ = module.to(device).eval()
-        self.device_ = device
-        self.tokenizer_ = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-        self.tokenizer_identity_ = info.get("tokenizer_identity")
-        self.history_ = info.get("history", [])
-        self.best_epoch_ = info.get("best_epoch")
-        # Predict in the precision this machine would train in ("auto": bf16 on bf16 CPUs and GPUs)
-        try:
-            self.mixed_precision_ = resolve_precision(self.precision, device.type, cpu_bf16=True)
-        except MathclsError:  # e.g. an fp16 model loaded on a CPU
-            self.mixed_precision_ = "no"
-        self.checkpoints_ = []
-
-
-def _tokenizer_identity(folder: Path) -> str:
-    """Identity of a tokenizer for the token cache: a hash of its files' contents."""
-    import hashlib
-
-    h = hashlib.sha256()
-    for name in ("tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json", "merges.txt",
-                 "vocab.json", "spiece.model", "sentencepiece.bpe.model"):
-        path = folder / name
-        if path.is_file():
-            h.update(name.encode())
-            h.update(path.read_bytes())
-    return "tokenizer:" + h.hexdigest()
+        load(self, folder)

@@ -21,7 +21,8 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["Interval", "Options", "Pair", "Callbacks", "HasMethods", "validate_params", "describe", "satisfies"]
+__all__ = ["Interval", "Options", "Pair", "Strings", "Callbacks", "HasMethods", "validate_params", "describe",
+           "satisfies"]
 
 
 def _is_bool(value) -> bool:
@@ -88,6 +89,18 @@ class Pair:
 
     def __str__(self) -> str:
         return f"a pair (lo, hi) of integers with {self.low} <= lo <= hi"
+
+
+class Strings:
+    """A string or a non-empty list (or tuple) of strings, e.g. layer names."""
+
+    def accepts(self, value) -> bool:
+        if isinstance(value, str):
+            return True
+        return isinstance(value, (list, tuple)) and len(value) > 0 and all(isinstance(v, str) for v in value)
+
+    def __str__(self) -> str:
+        return "a string or a list of strings"
 
 
 class Callbacks:

@@ -129,6 +129,33 @@ def transformer_space() -> dict[str, dict]:
     }
 
 
+def lora_space() -> dict[str, dict]:
+    """Search space of :class:`~mathcls.models.transformer.TransformerClassifier` with LoRA adapters
+    (used instead of :func:`transformer_space` when the config sets ``lora_r``).
+
+    ========================  ===========  =====================================================
+    parameter                 type         range
+    ========================  ===========  =====================================================
+    ``lora_r``                categorical  8, 16, 32 (``lora_alpha`` follows as ``2 * lora_r``)
+    ``learning_rate``         float, log   3e-5 .. 5e-4
+    ``epochs``                int          1 .. 4 (pruned per epoch on validation F1-micro)
+    ``lora_dropout``          float        0 .. 0.2
+    ``warmup_ratio``          float        0 .. 0.2
+    ========================  ===========  =====================================================
+
+    Adapters train at higher learning rates than full fine-tuning (public QLoRA runs on this
+    competition used 1e-4 with rank 8 to 16). Batch size, length and quantisation stay as the
+    config sets them: they decide whether a trial fits in GPU memory.
+    """
+    return {
+        "lora_r": {"type": "categorical", "choices": [8, 16, 32]},
+        "learning_rate": {"type": "float", "low": 3e-5, "high": 5e-4, "log": True},
+        "epochs": {"type": "int", "low": 1, "high": 4},
+        "lora_dropout": {"type": "float", "low": 0.0, "high": 0.2},
+        "warmup_ratio": {"type": "float", "low": 0.0, "high": 0.2},
+    }
+
+
 #: Settings applied to every trial's estimator but not written to ``best_params.json``: trials
 #: write no checkpoints, TensorBoard logs or per-batch progress bars. Only names the estimator has
 #: are applied.
@@ -155,9 +182,13 @@ def tunable_models() -> list[str]:
     return list(SPACES)
 
 
-def default_space(model: str) -> dict[str, dict]:
+def default_space(model: str, params: dict | None = None) -> dict[str, dict]:
+    """The search space of family ``model``; ``params`` (the config's fixed parameters) pick the LoRA
+    space for a transformer with ``lora_r`` set."""
     if model not in SPACES:
         raise MathclsError(f"Unknown model family {model!r} for tuning; choose one of: {', '.join(SPACES)}.")
+    if model == "transformer" and (params or {}).get("lora_r") is not None:
+        return lora_space()
     return SPACES[model]()
 
 
@@ -182,7 +213,8 @@ def space_from_config(model: str, config: dict | None = None, valid: list[str] |
     replace = section.get("replace_space", False)
     if not isinstance(replace, bool):
         raise MathclsError(f"replace_space in [models.{model}.tune] must be true or false; got {replace!r}.")
-    space = {} if replace else default_space(model)
+    params = (config or {}).get("models", {}).get(model, {}).get("params", {})
+    space = {} if replace else default_space(model, params if isinstance(params, dict) else None)
     if replace and model not in SPACES:
         default_space(model)  # raises the unknown-family error
     for name, raw in overrides.items():
