@@ -258,6 +258,7 @@ def bad_inputs(tmp_path_factory):
     broken("paramslist", lambda d, m: m.update(params=list(m["params"])))
     broken("truncated", lambda d, m: (d / "tfidf.skops").write_bytes((d / "tfidf.skops").read_bytes()[:500]))
     (root / "list.json").write_text("[1, 2]\n")
+    (root / "latin.json").write_bytes('{"C": "é"}'.encode("latin-1"))
     (root / "embed.toml").write_text('[models.embed]\nfamily = "setfit"\n[models.embed.params]\nbody_epochs = 0\n')
     (root / "bad_sub.csv").write_text("id,label\n1000,0\n")
     (root / "subs").mkdir()  # not beside the model folder, whose manifest records the data folder
@@ -284,6 +285,7 @@ BAD_INPUTS = [
     ("train stack --data {comp} --out {out}", "build an ensemble with `mathcls stack`", None),
     ("train setfit --data {comp} --out {out} --config {root}/embed.toml", "no [models.setfit] but defines setfit", None),
     ("train tfidf --data {comp} --out {out} --params {root}/list.json", "must hold a JSON object", None),
+    ("train tfidf --data {comp} --out {out} --params {root}/latin.json", "is not UTF-8", None),
     ("train setfit --data {comp} --out {out} -p body_epochs=0", "Cache folder (MATHCLS_CACHE)",
      {"MATHCLS_CACHE": "{file}/cache"}),
     ("train setfit --data {comp} --out {out} -p body_epochs=0 -p device=gpu", "device='gpu' is not a torch device",
@@ -334,8 +336,9 @@ BAD_INPUTS = [
     ("generate -g --per-class 2 --out {mine}", "is not a folder from `mathcls generate`", None),
     ("generate -a --out {out}", "need the training data", None),
     ("generate -g --per-class 2 --data {oneclass} --out {out}", "has only 1 class", None),
-    # explain
+    # explain and download
     ("explain -m {reordered}", "class order", None),
+    ("download --out {file}/data", "is a file, not a folder", None),
 ]
 
 
