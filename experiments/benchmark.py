@@ -1,12 +1,12 @@
 """The product benchmark: `mathcls run` with a config on the competition data, plus the plain
 baseline on the same folds, printed as one table.
 
-    python experiments/benchmark.py --data ../shared/data/kasut --config experiments/cpu.toml --out runs/bench-cpu
+    python experiments/benchmark.py --data ../shared/data/kasut --config mathcls/configs/cpu.toml --out runs/bench-cpu
 
 Columns: out-of-fold (CV) F1-micro and F1-macro on the shared 5 folds, wall seconds of fitting,
 peak resident memory of the process during that model's stage, prediction rows/s. The last lines
-give the whole run's wall time and peak memory. A rerun with the same --out reuses the cached
-base models (delete the folder for a cold timing).
+give the whole run's wall time and peak memory. A rerun with the same --out reuses every finished
+stage (delete the folder, and MATHCLS_CACHE for the embeddings, for a cold timing).
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def baseline(texts, y, fold):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data/kasut")
-    ap.add_argument("--config", default=str(Path(__file__).with_name("cpu.toml")))
+    ap.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "mathcls" / "configs" / "cpu.toml"))
     ap.add_argument("--out", default="runs/bench-cpu")
     args = ap.parse_args()
 

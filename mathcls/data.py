@@ -22,10 +22,12 @@ from .labels import LABELS
 TEXT = "Question"
 LABEL = "label"
 ID = "id"
+SOURCE = "source"  # generated rows: the 0-based train.csv row an augmented row was made from; -1: none
 
 TRAIN_FILE = "train.csv"
 TEST_FILE = "test.csv"
 SAMPLE_FILE = "sample_submission.csv"
+DEMO_ANSWERS_FILE = "test_labels.csv"  # the hidden test labels of a demo competition (mathcls.generate)
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -1,8 +1,9 @@
 """The on-disk embedding and tokenisation cache, and :func:`encode` (cached sentence embeddings).
 
-Every text is stored under the sha256 of ``(model identity, max_length, normalisation flag, kind,
-text)``, so cross-validation folds, tuning trials and the frozen-embedding head never encode or
-tokenise the same text twice, in this process or the next. The cache lives under
+Every text is stored under the sha256 of ``(model identity, max_length, text mode, kind, text)``
+(the text mode is :func:`mathcls.text.text_mode_key` of the ``normalize`` parameter), so
+cross-validation folds, tuning trials and the frozen-embedding head never encode or tokenise the
+same text twice, in this process or the next. The cache lives under
 ``mathcls.config.cache_dir()`` (``MATHCLS_CACHE``, default ``~/.cache/mathcls``)::
 
     <cache>/embeddings/<kind>-<namespace hash>/info.json          what the namespace holds
@@ -32,7 +33,7 @@ import numpy as np
 
 from .atomic import atomic_path, write_text
 from .config import cache_dir
-from .text import normalize_text
+from .text import prepare_text, text_mode_key
 
 __all__ = ["encode", "tokenize", "cache_info", "reset_cache_info", "embedding_cache_dir"]
 
@@ -57,10 +58,10 @@ def embedding_cache_dir() -> Path:
     return cache_dir() / "embeddings"
 
 
-def text_key(identity: str, max_length, normalize: bool, kind: str, text: str) -> str:
-    """The cache key of one text: sha256 of model identity, max_length, normalisation flag, kind and text."""
+def text_key(identity: str, max_length, normalize, kind: str, text: str) -> str:
+    """The cache key of one text: sha256 of model identity, max_length, text mode, kind and text."""
     h = hashlib.sha256()
-    h.update(f"{identity}\x00{max_length}\x00{int(bool(normalize))}\x00{kind}\x00".encode())
+    h.update(f"{identity}\x00{max_length}\x00{text_mode_key(normalize)}\x00{kind}\x00".encode())
     h.update(text.encode("utf-8", errors="surrogatepass"))
     return h.hexdigest()
 
@@ -68,12 +69,14 @@ def text_key(identity: str, max_length, normalize: bool, kind: str, text: str) -
 class ShardStore:
     """A folder of immutable ``.npz`` shards mapping text keys to arrays (dense rows or ragged ids)."""
 
-    def __init__(self, kind: str, identity: str, max_length, normalize: bool):
+    def __init__(self, kind: str, identity: str, max_length, normalize):
         self.kind = kind
         self.identity = identity
         self.max_length = max_length
-        self.normalize = bool(normalize)
-        ns = hashlib.sha256(f"{kind}\x00{identity}\x00{max_length}\x00{int(self.normalize)}".encode()).hexdigest()[:20]
+        self.normalize = normalize if isinstance(normalize, str) else bool(normalize)
+        # "0"/"1" as before text modes existed, so caches written then stay valid.
+        ns = hashlib.sha256(f"{kind}\x00{identity}\x00{max_length}\x00{text_mode_key(normalize)}".encode())
+        ns = ns.hexdigest()[:20]
         self.folder = embedding_cache_dir() / f"{kind}-{ns}"
 
     def key(self, text: str) -> str:
@@ -170,7 +173,7 @@ def load_sentence_transformer(model=None, device=None):
     return _sentence_transformer(str(resolve_model(model)), select_device(device))
 
 
-def encode(texts, model=None, max_length: int = 256, normalize: bool = True, batch_size: int = 64,
+def encode(texts, model=None, max_length: int = 256, normalize=True, batch_size: int = 64,
            device=None, cache: bool = True, show_progress_bar: bool = False, body=None,
            identity: str | None = None) -> np.ndarray:
     """Sentence embeddings of ``texts`` (float32, one row per text), cached on disk.
@@ -184,8 +187,10 @@ def encode(texts, model=None, max_length: int = 256, normalize: bool = True, bat
         normalisation).
     max_length : int, default 256
         Tokens kept per text; longer texts are truncated.
-    normalize : bool, default True
-        Apply :func:`mathcls.text.normalize_text` before encoding (part of the cache key).
+    normalize : bool or "verbalize", default True
+        Text mode (:func:`mathcls.text.prepare_text`): ``True`` applies
+        :func:`~mathcls.text.normalize_text` before encoding, ``"verbalize"`` also reads LaTeX
+        aloud (:func:`~mathcls.text.verbalize_latex`). Part of the cache key.
     batch_size : int, default 64
     device : str or None
         ``None`` picks CUDA when available.
@@ -209,7 +214,7 @@ def encode(texts, model=None, max_length: int = 256, normalize: bool = True, bat
     def compute(batch: list[str]):
         import torch
 
-        prepared = [normalize_text(t) for t in batch] if normalize else batch
+        prepared = [prepare_text(t, normalize) for t in batch]
         body.max_seq_length = int(max_length)
         with torch.inference_mode():
             out = body.encode(prepared, batch_size=int(batch_size), convert_to_numpy=True,
@@ -220,17 +225,17 @@ def encode(texts, model=None, max_length: int = 256, normalize: bool = True, bat
     return np.vstack(rows).astype(np.float32, copy=False)
 
 
-def tokenize(texts, tokenizer, identity: str | None, max_length: int, normalize: bool = True,
+def tokenize(texts, tokenizer, identity: str | None, max_length: int, normalize=True,
              cache: bool = True) -> list[np.ndarray]:
     """Token ids (with special tokens, truncated to ``max_length``) of each text, cached on disk.
 
     ``identity`` names the tokenizer (e.g. :func:`mathcls.models._hf.model_identity` of the
-    pretrained model); ``None`` disables the cache.
+    pretrained model); ``None`` disables the cache. ``normalize`` is the text mode, as in :func:`encode`.
     """
     store = ShardStore("tokens", identity, int(max_length), normalize) if cache and identity else None
 
     def compute(batch: list[str]):
-        prepared = [normalize_text(t) for t in batch] if normalize else batch
+        prepared = [prepare_text(t, normalize) for t in batch]
         enc = tokenizer(prepared, truncation=True, max_length=int(max_length), add_special_tokens=True)
         return [np.asarray(ids, dtype=np.int32) for ids in enc["input_ids"]]
 

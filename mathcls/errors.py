@@ -34,3 +34,15 @@ def require(module: str, extra: str = "neural"):
 
 class ParameterError(MathclsError, ValueError):
     """An estimator parameter has an invalid value (raised when ``fit`` validates its parameters)."""
+
+
+class ConfigError(MathclsError, ValueError):
+    """A TOML config has an unknown key or a value of the wrong type (found when it is loaded)."""
+
+
+def did_you_mean(word, choices) -> str:
+    """``" (did you mean 'params'?)"`` for the choice closest to a misspelt ``word``, else ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,13 +1,17 @@
 """``mathcls stack`` and ``mathcls run``: competition folder in, submission out.
 
-Stages of ``run`` (each writes a marker in ``<out>/state.json``; a rerun skips finished stages,
-and base models resume fold by fold from ``<out>/cache``):
+:func:`build` runs these steps; each stage is keyed by what it depends on (see
+:mod:`mathcls.stages`), recorded in ``<out>/state.json`` when it finishes, and reused on a rerun
+while its key holds. Every stage prints one line: ``reused``, or ``run``/``rerun`` and why.
 
-1. ``generate`` (with ``--use-generation``): procedural + augmented rows into ``<out>/generated``
-2. ``tune:<name>``: an Optuna study per enabled model whose config gives ``tune.n_trials`` > 0
-3. ``stack``: out-of-fold training of every base model on the shared folds, LightGBM meta-learner,
-   bias tuning; the ensemble is saved to ``<out>/model``
-4. ``predict``: ``submission.csv``, ``test_proba.csv``, ``leaderboard.csv`` and a summary
+1. ``folds``: the shared folds, ``<out>/folds.json``
+2. ``generate`` (with ``--use-generation``): procedural + augmented rows into ``<out>/generated``
+3. ``tune NAME``: an Optuna study per model whose ``[models.NAME.tune]`` gives ``n_trials`` > 0
+4. ``oof NAME`` and ``stack``: out-of-fold training of every base model on the shared folds (cached
+   per model and fold in ``<out>/cache``), LightGBM meta-learner, bias tuning; ``<out>/model``
+5. ``submission``: ``submission.csv``, ``test_proba.csv``, ``leaderboard.csv``
+
+The built-in default config is ``mathcls/configs/cpu.toml`` (package data).
 """
 
 from __future__ import annotations
@@ -22,45 +26,14 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_text
-from .config import DEFAULT_SEED, load_config, merge, model_params, package_versions, write_json
-from .data import ID, LABEL, TEXT, load_competition
+from .config import DEFAULT_SEED, builtin_config, model_params, package_versions, resolve_config, write_json
+from .data import DEMO_ANSWERS_FILE, ID, LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
-from .folds import load_or_make_folds
+from .folds import FOLDS_FILE, load_or_make_folds
 from .persist import decode_param, encode_param
+from .stages import RunState, StageKey, digest, folds_key, generation_key, oof_keys, stack_key, submission_key, tune_key
 
-#: Used when no --config is given: fits a 2-core CPU (the same as experiments/cpu.toml).
-DEFAULT_CONFIG: dict = {
-    "seed": DEFAULT_SEED,
-    "cv": 4,
-    "models": {
-        "tfidf": {"family": "tfidf", "enabled": True,
-                  "params": {"C": 50.5, "char_ngram_range": (2, 6), "min_df": 1, "class_weight": "balanced",
-                             "char_max_features": 200000}},
-        "embed": {"family": "setfit", "enabled": True, "params": {"body_epochs": 0, "max_length": 256}},
-        "transformer": {"family": "transformer", "enabled": True,
-                        "params": {"epochs": 2, "max_length": 128, "validation_fraction": 0.0}},
-        "transformer2": {"family": "transformer", "enabled": True,
-                         "params": {"epochs": 2, "max_length": 256, "seed": 1, "validation_fraction": 0.0}},
-    },
-    "stack": {"test_strategy": "fold-average", "bias_tuning": True, "extra_features": True, "meta_n_trials": 10,
-              "pseudo_label": []},
-    "generation": {"per_class": 200, "balance": False, "augment_per_row": 0},
-}
-
-#: ``mathcls run --demo``: small and fast on a CPU, on a generated data set.
-DEMO_CONFIG: dict = {
-    "seed": DEFAULT_SEED,
-    "cv": 4,
-    "models": {
-        "tfidf": {"family": "tfidf", "enabled": True, "params": {"min_df": 1}, "tune": {"n_trials": 4}},
-        "tfidf_char": {"family": "tfidf", "enabled": True, "params": {"word_ngram_range": "none", "min_df": 1}},
-        "embed": {"family": "setfit", "enabled": True, "params": {"body_epochs": 0, "max_length": 64}},
-    },
-    "stack": {"test_strategy": "fold-average", "bias_tuning": True, "extra_features": True, "meta_n_trials": 0,
-              "pseudo_label": ["tfidf_char"]},
-}
-
-STAGES = ("generate", "tune", "stack", "predict")
+__all__ = ["build", "demo", "summary", "resolve_config", "enabled_models", "RunResult"]
 
 
 @dataclass
@@ -75,38 +48,19 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------------------------- config
-def resolve_config(config=None, base: dict | None = None) -> dict:
-    """Defaults merged with the user's TOML (a path or a dict); checked for unknown families."""
-    from .models import MODELS
-
-    user = config if isinstance(config, dict) else load_config(config)
-    if user.get("models"):
-        # A config that lists models replaces the default model list instead of adding to it.
-        cfg = merge({k: v for k, v in (base or DEFAULT_CONFIG).items() if k != "models"}, user)
-    else:
-        cfg = merge(base or DEFAULT_CONFIG, user)
-    for name, entry in cfg.get("models", {}).items():
-        if not isinstance(entry, dict):
-            raise MathclsError(f"[models.{name}] in the config must be a table.")
-        family = entry.setdefault("family", name)
-        if family not in MODELS or family == "stack":
-            raise MathclsError(
-                f"[models.{name}] names unknown model family {family!r}; use one of: "
-                f"{', '.join(m for m in MODELS if m != 'stack')}."
-            )
-    return cfg
-
-
 def enabled_models(cfg: dict, only=None) -> list[str]:
-    names = [n for n, e in cfg.get("models", {}).items() if e.get("enabled", True)]
+    """The models a run trains: ``only`` (``--models``), else [run] models, else the enabled ones."""
+    defined = cfg.get("models", {})
+    names = [n for n, e in defined.items() if e.get("enabled", True)]
     if only:
-        unknown = [m for m in only if m not in cfg.get("models", {})]
+        unknown = [m for m in only if m not in defined]
         if unknown:
             raise MathclsError(
-                f"--models names {unknown[0]!r}, which the config does not define; "
-                f"defined: {', '.join(cfg.get('models', {}))}."
+                f"--models names {unknown[0]!r}, which the config does not define; defined: {', '.join(defined)}."
             )
         names = list(only)
+    elif cfg.get("run", {}).get("models"):
+        names = list(cfg["run"]["models"])
     if not names:
         raise MathclsError("No model is enabled; enable at least one in [models.<name>] or pass --models.")
     return names
@@ -151,97 +105,21 @@ def _build_estimator(name, entry, out, tuned=None):
     return est
 
 
-# ---------------------------------------------------------------------------------------- state
-class RunState:
-    """Finished stages of a run, in ``<out>/state.json``."""
-
-    def __init__(self, out: Path, key: str):
-        self.path = out / "state.json"
-        self.key = key
-        self.done: dict = {}
-        if self.path.is_file():
-            try:
-                saved = json.loads(self.path.read_text())
-                if saved.get("key") == key:
-                    self.done = saved.get("done", {})
-            except json.JSONDecodeError:
-                pass
-
-    def finished(self, stage: str):
-        return self.done.get(stage)
-
-    def mark(self, stage: str, info=None):
-        self.done[stage] = info if info is not None else True
-        write_json(self.path, {"key": self.key, "done": self.done})
-
-
-# ---------------------------------------------------------------------------------------- stages
-def _generation_stage(comp, cfg, out: Path, seed: int, echo) -> Path:
-    from .generate import build_generated
-
-    gen_cfg = cfg.get("generation", {})
-    folder = out / "generated"
-    per_class = int(gen_cfg.get("per_class", 0) or 0)
-    balance = bool(gen_cfg.get("balance", False))
-    build_generated(folder, procedural=bool(per_class) or balance, per_class=per_class or None, balance=balance,
-                    augment_per_row=int(gen_cfg.get("augment_per_row", 0) or 0), data_dir=comp.root, seed=seed,
-                    echo=echo)
-    return folder
-
-
-def _load_extra(comp, generated_dir):
-    from .generation_data import SOURCE, load_generated
-
-    gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(comp.train))
-    return gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy()
-
-
-def _tune_stage(comp, cfg, name, entry, out: Path, seed, cv, use_generation, generated_dir, echo) -> dict | None:
-    from .tuning.run import tune
-
-    settings = entry.get("tune", {})
-    n_trials = int(settings.get("n_trials", 0) or 0)
-    if n_trials <= 0:
-        return None
-    family = entry["family"]
-    # [models.<name>.tune]: n_trials/timeout are the run's budget; the rest (space, pruner) goes to tune().
-    section = {k: v for k, v in entry.items() if k not in ("family", "enabled")}
-    section["tune"] = {k: v for k, v in settings.items() if k not in ("n_trials", "timeout")}
-    sub_cfg = {"models": {family: section}}
-    tune_out = out / "tune" / name
-    echo(f"Tuning {name} ({family}): {n_trials} trials" + (f", {settings['timeout']} s" if settings.get("timeout") else ""))
-    result = tune(family, comp.root, tune_out, n_trials=n_trials, timeout=settings.get("timeout") or None,
-                  cv=cv, config=sub_cfg, use_generation=use_generation, generated_dir=generated_dir, seed=seed,
-                  echo=echo, progress=False)
-    best = tune_out / "best_params.json"
-    if not best.is_file():
-        return None
-    from .training import read_params_file
-
-    echo(f"  best {name}: CV {getattr(result, 'best_value', float('nan')):.4f}")
-    return read_params_file(best, family)
-
-
 def _ensemble(cfg, names, out, tuned):
     from .stacking import StackingEnsemble, name_list
 
     estimators = [(name, _build_estimator(name, cfg["models"][name], out, tuned.get(name))) for name in names]
     stack_cfg = dict(cfg.get("stack", {}))
     if "pseudo_label" in stack_cfg:
-        pseudo = name_list(stack_cfg["pseudo_label"])
-        unknown = [name for name in pseudo if name not in cfg["models"]]
-        if unknown:
-            raise MathclsError(f"[stack] pseudo_label names {unknown[0]!r}, which the config does not define; "
-                               f"defined: {', '.join(cfg['models'])}.")
         # Only the models of this run: `--models` may have left a pseudo-labelled one out.
-        stack_cfg["pseudo_label"] = [name for name in pseudo if name in names]
+        stack_cfg["pseudo_label"] = [name for name in name_list(stack_cfg["pseudo_label"]) if name in names]
     return StackingEnsemble(estimators=estimators, cv=int(cfg.get("cv", 5)), cache_dir=str(out / "cache"),
                             random_state=int(cfg.get("seed", DEFAULT_SEED)), verbose=True, **stack_cfg)
 
 
-def _leaderboard(stack, test_rows_per_s: float | None) -> pd.DataFrame:
+def _leaderboard(scores: dict, test_rows_per_s: float | None) -> pd.DataFrame:
     rows = []
-    for name, s in stack.scores_.items():
+    for name, s in scores.items():
         rows.append({"model": name, "oof_f1_micro": round(s["f1_micro"], 4), "oof_f1_macro": round(s["f1_macro"], 4),
                      "fit_seconds": s["fit_seconds"],
                      "predict_rows_per_s": test_rows_per_s if name == "stack" else s.get("predict_rows_per_s")})
@@ -261,18 +139,34 @@ def _tensorboard(out: Path, board: pd.DataFrame):
     writer.close()
 
 
-def build(data_dir, out, config=None, models=None, params_from=None, use_generation=False, generated_dir=None,
-          tune_models=True, base_config=None, echo=print) -> RunResult:
-    """Tune (optionally), stack and predict. ``mathcls run`` and ``mathcls stack`` both call this."""
-    from .persist import save_model
-    from .submission import make_submission, validate_submission, write_csv_atomic
+# ---------------------------------------------------------------------------------------- steps
+@dataclass
+class _Run:
+    """What the steps of :func:`build` share: the data, the resolved config, the run folder."""
 
-    t_start = time.perf_counter()
-    out = Path(out)
+    comp: object
+    cfg: dict
+    names: list
+    out: Path
+    state: RunState
+    echo: object
+    generated_dir: Path | None = None
+    extra: tuple | None = None  # generated rows: (texts, labels, source rows)
+    rows: str | None = None  # digest of the generated rows, part of the keys that train on them
+
+    @property
+    def seed(self) -> int:
+        return int(self.cfg.get("seed", DEFAULT_SEED))
+
+    @property
+    def cv(self) -> int:
+        return int(self.cfg.get("cv", 5))
+
+
+def _check_before_data(config, base_config, models, params_from, out: Path):
+    """The resolved config and model names; every config, model and stack parameter checked."""
     cfg = resolve_config(config, base_config)
     names = enabled_models(cfg, models)
-    seed, cv = int(cfg.get("seed", DEFAULT_SEED)), int(cfg.get("cv", 5))
-    # Reject bad model or stack parameters before any data is read or anything is written.
     _ensemble(cfg, names, out, {})._validate_params()
     if params_from and not Path(params_from).is_dir():
         raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
@@ -281,83 +175,195 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     check_output_folder(out, "run", "Run folder")
     if any(cfg["models"][name]["family"] != "tfidf" for name in names):
         check_cache_folder()
+    return cfg, names
+
+
+def _start(data_dir, out: Path, cfg, names, use_generation, echo) -> _Run:
     comp = load_competition(data_dir)  # also checks test.csv against sample_submission.csv
     out.mkdir(parents=True, exist_ok=True)
-    state = RunState(out, f"{comp.data_hash}-{seed}-{cv}")
-    write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": seed,
-                                  "cv": cv, "models": names, "use_generation": use_generation,
+    run = _Run(comp, cfg, names, out, RunState(out), echo)
+    write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": run.seed,
+                                  "cv": run.cv, "models": names, "use_generation": use_generation,
                                   "versions": package_versions()})
     _write_resolved_config(out, cfg, names)
+    return run
 
-    extra = None
-    if use_generation:
-        if generated_dir is None:
-            if not state.finished("generate"):
-                echo("Stage generate: procedural and augmented rows")
-                _generation_stage(comp, cfg, out, seed, echo)
-                state.mark("generate")
-            generated_dir = out / "generated"
-        extra = _load_extra(comp, generated_dir)
-        echo(f"Using {len(extra[0])} generated rows in the training folds.")
 
+def _folds_step(run: _Run):
+    key = folds_key(run.comp, run.cfg)
+    run.state.announce("folds", key, run.echo, outputs=[run.out / FOLDS_FILE])
+    fold = load_or_make_folds(run.out, run.comp.train[LABEL].to_numpy(), run.cv, run.seed, run.comp.data_hash)
+    run.state.record("folds", key)
+    return fold, key
+
+
+def _generation_step(run: _Run, generated_dir) -> None:
+    """With ``--use-generation``: make the rows (unless ``generated_dir`` is given), load them."""
+    from .data import texts_sha256
+    from .generate.store import GENERATED_FILE, load_generated
+
+    if generated_dir is None:
+        generated_dir = run.out / "generated"
+        key = generation_key(run.comp, run.cfg)
+        if run.state.announce("generate", key, run.echo, outputs=[generated_dir / GENERATED_FILE]):
+            _generate(run, generated_dir)
+            run.state.record("generate", key)
+    gen = load_generated(generated_dir, train_sha256=run.comp.train_sha256, n_train=len(run.comp.train))
+    run.generated_dir = Path(generated_dir)
+    run.extra = (gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy())
+    run.rows = digest([texts_sha256(run.extra[0], run.extra[1].tolist()), run.extra[2].tolist()])
+    run.echo(f"Using {len(run.extra[0])} generated rows in the training folds.")
+
+
+def _generate(run: _Run, folder: Path) -> None:
+    from .generate import build_generated
+
+    gen_cfg = run.cfg.get("generation", {})
+    per_class = int(gen_cfg.get("per_class", 0) or 0)
+    balance = bool(gen_cfg.get("balance", False))
+    build_generated(folder, procedural=bool(per_class) or balance, per_class=per_class or None, balance=balance,
+                    augment_per_row=int(gen_cfg.get("augment_per_row", 0) or 0), data_dir=run.comp.root,
+                    seed=run.seed, echo=run.echo)
+
+
+def _params_step(run: _Run, folds: StageKey, params_from, tune_models: bool) -> dict:
+    """Each model's parameters beyond its config: from ``--params-from``, then from its tune stage."""
     tuned = {}
-    for name in names:
-        entry = cfg["models"][name]
+    for name in run.names:
+        entry = run.cfg["models"][name]
         if params_from:
             best = find_best_params(params_from, name, entry["family"])
             if best:
                 tuned[name] = best
-                echo(f"{name}: parameters from {params_from}: {best}")
-        if tune_models and entry.get("tune", {}).get("n_trials"):
-            stage = f"tune:{name}"
-            done = state.finished(stage)
-            if done is None:
-                best = _tune_stage(comp, cfg, name, entry, out, seed, cv, use_generation, generated_dir, echo)
-                state.mark(stage, {k: encode_param(v) for k, v in (best or {}).items()})
-            else:
-                best = {k: decode_param(v) for k, v in done.items()} or None
-                echo(f"{name}: tuned parameters from the earlier run: {best}")
+                run.echo(f"{name}: parameters from {params_from}: {best}")
+        if tune_models and int(entry.get("tune", {}).get("n_trials", 0) or 0) > 0:
+            best = _tune_step(run, name, folds)
             if best:
                 tuned[name] = best
+    return tuned
 
-    texts = comp.train[TEXT].tolist()
-    y = comp.train[LABEL].to_numpy()
-    fold = load_or_make_folds(out, y, cv, seed, comp.data_hash)
-    echo(f"Stage stack: {len(names)} base model(s) × {cv} folds on {len(texts)} rows")
-    stack = _ensemble(cfg, names, out, tuned)
-    test_texts = comp.test[TEXT].tolist()
-    extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), extra)) if extra else {}
-    stack.fit(texts, y, fold=fold, unlabeled_X=test_texts, **extra_rows)
-    model_dir = save_model(stack, out / "model", train_sha256=comp.train_sha256, train_texts=texts,
-                           extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(comp.root)})
-    state.mark("stack", {k: v["f1_micro"] for k, v in stack.scores_.items()})
 
-    echo(f"Stage predict: {len(comp.test)} test rows")
+def _tune_step(run: _Run, name: str, folds: StageKey) -> dict | None:
+    stage = f"tune {name}"
+    key = tune_key(name, run.cfg, folds, run.rows)
+    if run.state.announce(stage, key, run.echo):
+        best = _tune(run, name, key)
+        run.state.record(stage, key, {k: encode_param(v) for k, v in (best or {}).items()})
+        return best
+    best = {k: decode_param(v) for k, v in (run.state.info(stage) or {}).items()} or None
+    run.echo(f"  {name}: tuned parameters {best}")
+    return best
+
+
+def _tune(run: _Run, name: str, key: StageKey) -> dict | None:
+    from .training import read_params_file
+    from .tuning.run import tune
+
+    entry = run.cfg["models"][name]
+    settings, family = entry.get("tune", {}), entry["family"]
+    # [models.<name>.tune]: n_trials/timeout are the run's budget; the rest (space, pruner) goes to tune().
+    section = {k: v for k, v in entry.items() if k not in ("family", "enabled", "priority")}
+    section["tune"] = {k: v for k, v in settings.items() if k not in ("n_trials", "timeout")}
+    tune_out = run.out / "tune" / name
+    run.echo(f"Tuning {name} ({family}): {settings['n_trials']} trials"
+             + (f", {settings['timeout']} s" if settings.get("timeout") else ""))
+    # One study per key: a changed config starts a new study instead of clashing with the old one.
+    result = tune(family, run.comp.root, tune_out, n_trials=int(settings["n_trials"]),
+                  timeout=settings.get("timeout") or None, study_name=f"{name}-{key.digest[:12]}", cv=run.cv,
+                  config={"models": {family: section}}, use_generation=run.extra is not None,
+                  generated_dir=run.generated_dir, seed=run.seed, echo=run.echo, progress=False)
+    best = tune_out / "best_params.json"
+    if not best.is_file():
+        return None
+    run.echo(f"  best {name}: CV {getattr(result, 'best_value', float('nan')):.4f}")
+    return read_params_file(best, family)
+
+
+def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey):
+    """Fit the stack when its key changed (base models whose ``oof`` key held load from the cache);
+    returns ``(fitted stack or None when reused, scores)``."""
+    from .persist import save_model
+
+    for name in run.names:
+        run.state.announce(f"oof {name}", oof[name], run.echo)
+    if not run.state.announce("stack", key, run.echo, outputs=[run.out / "model"]):
+        return None, run.state.info("stack")["scores"]
+    texts = run.comp.train[TEXT].tolist()
+    run.echo(f"Stage stack: {len(run.names)} base model(s) × {run.cv} folds on {len(texts)} rows")
+    stack = _ensemble(run.cfg, run.names, run.out, tuned)
+    extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), run.extra)) if run.extra else {}
+    stack.fit(texts, run.comp.train[LABEL].to_numpy(), fold=fold, unlabeled_X=run.comp.test[TEXT].tolist(),
+              **extra_rows)
+    save_model(stack, run.out / "model", train_sha256=run.comp.train_sha256, train_texts=texts,
+               extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(run.comp.root)})
+    for name in run.names:
+        run.state.record(f"oof {name}", oof[name])
+    run.state.record("stack", key, {"scores": stack.scores_})
+    return stack, stack.scores_
+
+
+def _submission_step(run: _Run, stack, scores: dict, key: StageKey) -> pd.DataFrame:
+    """Predict the test rows and write submission.csv, test_proba.csv and leaderboard.csv."""
+    from .persist import load_model
+    from .prediction import proba_frame
+    from .submission import make_submission, validate_submission, write_csv_atomic
+
+    out, comp = run.out, run.comp
+    files = [out / "submission.csv", out / "test_proba.csv", out / "leaderboard.csv"]
+    if not run.state.announce("submission", key, run.echo, outputs=files):
+        return pd.read_csv(out / "leaderboard.csv")
+    stack = stack if stack is not None else load_model(out / "model")
+    run.echo(f"Stage predict: {len(comp.test)} test rows")
     t0 = time.perf_counter()
-    proba = stack.predict_proba(test_texts)
+    proba = stack.predict_proba(comp.test[TEXT].tolist())
     # fit already predicted the test rows with every base model and timed that; use its figure.
-    rows_per_s = (stack.scores_["stack"].get("predict_rows_per_s")
+    rows_per_s = (scores["stack"].get("predict_rows_per_s")
                   or round(len(comp.test) / max(time.perf_counter() - t0, 1e-9), 1))
-    labels = stack.classes_[proba.argmax(1)]
-    sub = make_submission(comp.test[ID], labels)
+    sub = make_submission(comp.test[ID], stack.classes_[proba.argmax(1)])
     sample_ids = comp.sample_submission[ID] if comp.sample_submission is not None else None
     validate_submission(sub, comp.test[ID], sample_ids)
-    from .prediction import proba_frame
-
     write_csv_atomic(proba_frame(comp.test[ID], proba, stack.classes_), out / "test_proba.csv")
-    submission = write_csv_atomic(sub, out / "submission.csv")
-    board = _leaderboard(stack, rows_per_s)
+    write_csv_atomic(sub, out / "submission.csv")
+    board = _leaderboard(scores, rows_per_s)
     write_csv_atomic(board, out / "leaderboard.csv")
     _tensorboard(out, board)
-    result = RunResult(out, board, submission, model_dir, time.perf_counter() - t_start)
-    labels_file = Path(comp.root) / "test_labels.csv"  # present in demo data sets
-    if labels_file.is_file():
-        truth = pd.read_csv(labels_file, dtype={ID: str})
-        merged = sub.merge(truth, on=ID, suffixes=("", "_true"))
-        result.test_f1_micro = float((merged[LABEL].astype(int) == merged[f"{LABEL}_true"].astype(int)).mean())
-    state.mark("predict", {"seconds": round(result.seconds, 1)})
+    run.state.record("submission", key)
+    return board
+
+
+def _demo_score(comp, submission: Path) -> float | None:
+    """F1-micro on the hidden labels of a demo data set (``DEMO_ANSWERS_FILE``), else ``None``."""
+    labels_file = Path(comp.root) / DEMO_ANSWERS_FILE
+    if not labels_file.is_file():
+        return None
+    truth = pd.read_csv(labels_file, dtype={ID: str})
+    merged = pd.read_csv(submission, dtype={ID: str}).merge(truth, on=ID, suffixes=("", "_true"))
+    return float((merged[LABEL].astype(int) == merged[f"{LABEL}_true"].astype(int)).mean())
+
+
+def build(data_dir, out, config=None, models=None, params_from=None, use_generation=False, generated_dir=None,
+          tune_models=True, base_config=None, echo=print) -> RunResult:
+    """Folds, [generate], tune, stack and predict, each stage rerun only when what it depends on changed.
+
+    ``mathcls run`` and ``mathcls stack`` (``tune_models=False``) both call this. ``config`` is a
+    TOML path or a dict merged over ``base_config`` (default: the built-in ``cpu`` config).
+    """
+    t_start = time.perf_counter()
+    out = Path(out)
+    cfg, names = _check_before_data(config, base_config, models, params_from, out)
+    run = _start(data_dir, out, cfg, names, use_generation, echo)
+    fold, folds = _folds_step(run)
+    if use_generation:
+        _generation_step(run, generated_dir)
+    tuned = _params_step(run, folds, params_from, tune_models)
+    oof = oof_keys(run.comp, cfg, names, tuned, folds, run.rows)
+    stacked = stack_key(cfg, oof)
+    stack, scores = _stack_step(run, fold, tuned, oof, stacked)
+    board = _submission_step(run, stack, scores, submission_key(run.comp, stacked))
+    result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start)
+    result.test_f1_micro = _demo_score(run.comp, result.submission)
     write_json(out / "run.json", {**json.loads((out / "run.json").read_text()), "seconds": round(result.seconds, 1),
-                                  "scores": stack.scores_, "test_f1_micro": result.test_f1_micro})
+                                  "scores": scores, "test_f1_micro": result.test_f1_micro})
     return result
 
 
@@ -365,7 +371,7 @@ def _write_resolved_config(out: Path, cfg: dict, names):
     import tomli_w
 
     resolved = copy.deepcopy(cfg)
-    resolved["run"] = {"models": list(names)}
+    resolved["run"] = {**cfg.get("run", {}), "models": list(names)}  # replaying the file trains the same models
     write_text(out / "config.resolved.toml", tomli_w.dumps(_tomlable(resolved)))
 
 
@@ -389,7 +395,7 @@ def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult
     if not (data / "train.csv").is_file():
         echo(f"Generating a synthetic competition in {data}")
         make_demo_competition(data, n_per_class=n_per_class, n_test=n_test, seed=0)
-    return build(data, out, config=None, base_config=DEMO_CONFIG, echo=echo)
+    return build(data, out, config=None, base_config=builtin_config("demo"), echo=echo)
 
 
 def summary(result: RunResult) -> str:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import ID, SAMPLE_FILE, TEST_FILE, load_sample_submission, load_test
+from .data import ID, SAMPLE_FILE, TEST_FILE, TEXT, load_sample_submission, load_test
 from .errors import DataError, MathclsError
 from .submission import make_submission, read_submission, validate_submission, write_csv_atomic
 
@@ -60,7 +60,7 @@ def predict_file(model_dir, input_path, output_path, proba: bool = False, sample
     if batch_size and "predict_batch_size" in model.get_params():
         model.set_params(predict_batch_size=batch_size)
     t0 = time.perf_counter()
-    probabilities = model.predict_proba(test["Question"].tolist())
+    probabilities = model.predict_proba(test[TEXT].tolist())
     seconds = time.perf_counter() - t0
     labels = model.classes_[np.argmax(probabilities, axis=1)]
     sub = make_submission(test[ID], labels)

@@ -12,8 +12,8 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
-from .config import DEFAULT_SEED, load_config, model_params
-from .data import LABEL, TEXT, load_competition
+from .config import DEFAULT_SEED, load_config, model_entry, model_params
+from .data import LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
 from .folds import iter_splits, load_or_make_folds, splits_with_extra
 from .models import make_model
@@ -48,46 +48,19 @@ def read_params_file(path, model: str | None = None) -> dict:
     return out
 
 
-def model_family(model: str, config=None) -> str:
-    """The estimator family of ``mathcls train MODEL``: MODEL names a ``[models.<name>]`` entry of the
-    config (its ``family``, default the name) or is a family itself.
+def resolve_params(model: str, config=None, params_file=None, overrides=None) -> tuple[str, dict]:
+    """``(family, parameters)`` of ``model``: a family, or a model the config names.
 
-    A family the config does not define while it defines other models of that family (``train
-    setfit`` with ``[models.embed] family = "setfit"``) is refused: silently training with the
-    defaults instead of the config's parameters would be wrong.
+    Parameters: defaults < the model's ``[models.<name>.params]`` (see
+    :func:`~mathcls.config.model_entry`) < params file < ``-p`` overrides.
     """
-    from .models import MODELS
-
     cfg = config if isinstance(config, dict) else load_config(config)
-    entries = {n: e for n, e in (cfg.get("models") or {}).items() if isinstance(e, dict)}
-    families = [m for m in MODELS if m != "stack"]
-    if model in entries:
-        family = entries[model].get("family", model)
-        if family not in families:
-            raise MathclsError(f"[models.{model}] names unknown model family {family!r}; use one of: {', '.join(families)}.")
-        return family
-    if model == "stack":
-        raise MathclsError("`mathcls train` fits one model family; build an ensemble with `mathcls stack`.")
-    if model not in MODELS:
-        defined = f" or a model the config defines ({', '.join(entries)})" if entries else ""
-        raise MathclsError(f"Unknown model {model!r}; choose a family ({', '.join(families)}){defined}.")
-    same = [n for n, e in entries.items() if e.get("family", n) == model]
-    if same:
-        raise MathclsError(
-            f"The config has no [models.{model}] but defines {model} model(s) {', '.join(same)}; train one by name "
-            f"(`mathcls train {same[0]} --config ...`) so that its parameters are used."
-        )
-    return model
-
-
-def resolve_params(model: str, config=None, params_file=None, overrides=None) -> dict:
-    """Defaults < ``[models.<model>.params]`` in the config < params file < ``-p`` overrides."""
-    cfg = config if isinstance(config, dict) else load_config(config)
-    params = model_params(cfg, model)
+    name, family, entry = model_entry(cfg, model, None if isinstance(config, dict) else config)
+    params = model_params({"models": {name: entry}}, name)
     if params_file:
-        params.update(read_params_file(params_file, model_family(model, cfg)))
+        params.update(read_params_file(params_file, family))
     params.update(overrides or {})
-    return params
+    return family, params
 
 
 @dataclass
@@ -146,9 +119,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     from .checks import check_cache_folder, check_output_folder
     from .persist import save_model
 
-    cfg = config if isinstance(config, dict) else load_config(config)
-    family = model_family(model, cfg)
-    params = resolve_params(model, cfg, params_file, overrides)
+    family, params = resolve_params(model, config, params_file, overrides)
     estimator = make_model(family, params)  # rejects unknown parameter names and bad values before loading data
     check_output_folder(out, "model", "Model folder")
     if family != "tfidf":
@@ -158,7 +129,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     y = comp.train[LABEL].to_numpy()
     extra_texts, extra_y, extra_source = [], np.empty(0, dtype=y.dtype), np.empty(0, dtype=np.int64)
     if use_generation:
-        from .generation_data import SOURCE, load_generated
+        from .generate.store import load_generated
 
         gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts))
         extra_texts, extra_y, extra_source = gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy()

@@ -76,9 +76,13 @@ def corpus():
 @pytest.fixture()
 def competition_dir(tmp_path):
     """A small, valid competition folder (train, test, sample_submission)."""
+    return write_competition(tmp_path / "comp")
+
+
+def write_competition(d: Path) -> Path:
+    """Write the small competition folder of :func:`competition_dir` into ``d``."""
     texts, labels = make_corpus(8, seed=1)
-    d = tmp_path / "comp"
-    d.mkdir()
+    d.mkdir(parents=True)
     pd.DataFrame({"Question": texts, "label": labels}).to_csv(d / "train.csv", index=False)
     test_texts, _ = make_corpus(2, seed=2)
     test_texts = test_texts + [""]  # an empty question still gets a label

@@ -1,5 +1,5 @@
 """Checks before work (mathcls.checks) and the CLI paths around them: output files and folders,
-the submission's competition folder, configs naming models, and the net for system errors."""
+the submission's competition folder, and the net for system errors."""
 
 from __future__ import annotations
 
@@ -94,21 +94,6 @@ def test_submit_finds_the_competition_files(tmp_path, monkeypatch, no_credential
     sub.write_text("id,label\n1,0\n")  # the id check is never skipped
     result = CliRunner().invoke(cli, ["submit", str(sub), "-m", "x"])
     assert result.exit_code == 1 and "lacks 1 id(s) of test.csv (e.g. '2')" in result.stderr
-
-
-def test_train_a_model_the_config_names(tmp_path, competition_dir):
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text('[models.small]\nfamily = "tfidf"\n[models.small.params]\nmin_df = 1\nC = 3.0\n')
-    out = tmp_path / "small"
-    result = CliRunner().invoke(cli, ["train", "small", "--data", str(competition_dir), "--out", str(out),
-                                      "--config", str(cfg)])
-    assert result.exit_code == 0, result.output
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["model"] == "tfidf" and manifest["params"]["C"] == 3.0 and manifest["params"]["min_df"] == 1
-    # the family by name would ignore [models.small]: refused, naming the model to pass instead
-    result = CliRunner().invoke(cli, ["train", "tfidf", "--data", str(competition_dir), "--out", str(out),
-                                      "--config", str(cfg)])
-    assert result.exit_code == 1 and "no [models.tfidf] but defines tfidf model(s) small" in result.stderr
 
 
 def test_system_errors_during_work_are_one_line(tmp_path, competition_dir, monkeypatch):

@@ -40,7 +40,7 @@ def test_second_call_is_served_from_disk_cache():
         assert data["keys"].dtype.kind == "S"
 
 
-@pytest.mark.parametrize("change", [{"max_length": 16}, {"normalize": False}])
+@pytest.mark.parametrize("change", [{"max_length": 16}, {"normalize": False}, {"normalize": "verbalize"}])
 def test_key_includes_max_length_and_normalisation(change):
     encode(TEXTS, max_length=32)
     encode(TEXTS, **{"max_length": 32, **change})
@@ -94,3 +94,27 @@ def test_cache_folder_follows_mathcls_cache(monkeypatch, tmp_path):
     monkeypatch.setenv("MATHCLS_CACHE", str(tmp_path / "elsewhere"))
     encode(TEXTS[:1], max_length=16)
     assert list((tmp_path / "elsewhere" / "embeddings").glob("embeddings-*/shard-*.npz"))
+
+
+def test_text_modes_have_their_own_keys_and_folders_and_old_keys_stay_valid():
+    import hashlib
+
+    keys = {mode: embeddings.text_key("m", 32, mode, "tokens", "$x^2$") for mode in (False, True, "verbalize")}
+    assert len(set(keys.values())) == 3
+    # Keys written before text modes existed used int(bool(normalize)); those caches must still be hit.
+    old = hashlib.sha256(b"m\x0032\x001\x00tokens\x00$x^2$").hexdigest()
+    assert keys[True] == old
+    folders = {embeddings.ShardStore("tokens", "m", 32, mode).folder for mode in (False, True, "verbalize")}
+    assert len(folders) == 3
+
+
+def test_tokenize_verbalize_mode_tokenises_the_words():
+    from transformers import AutoTokenizer
+
+    from mathcls.models._hf import bundled_model_path
+
+    tok = AutoTokenizer.from_pretrained(str(bundled_model_path()))
+    ids = tokenize(["Compute $\\binom{10}{3}$."], tok, "tok-test", max_length=32, normalize="verbalize")
+    assert list(ids[0]) == tok("Compute binomial 10 choose 3 .")["input_ids"]
+    raw = tokenize(["Compute $\\binom{10}{3}$."], tok, "tok-test", max_length=32, normalize=True)
+    assert list(raw[0]) != list(ids[0])

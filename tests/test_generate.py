@@ -3,6 +3,7 @@ client (against a tiny local server) and the `mathcls generate` command."""
 
 from __future__ import annotations
 
+import importlib
 import json
 import socket
 import threading
@@ -26,6 +27,7 @@ from mathcls.generate import (
     write_generated,
 )
 from mathcls.generate.augment import math_problems
+from mathcls.generate.engine import Draw, deepmind_row, plain_linear, registered_templates, templates_for
 from mathcls.generate.llm import endpoint, llm_generate
 from mathcls.labels import LABELS
 from mathcls.text import normalize_text
@@ -71,6 +73,63 @@ def test_balance_counts_tops_up_small_classes():
     counts = balance_counts(labels)
     assert counts[0] == 0 and counts[1] == 6 and counts[6] == 9 and counts[7] == 10
     assert balance_counts(labels, target=5)[0] == 0 and balance_counts(labels, target=5)[1] == 1
+
+
+# one module per topic under mathcls/generate/topics, named here rather than read from the code
+TOPIC_MODULES = {0: "algebra", 1: "geometry", 2: "calculus", 3: "probability", 4: "number_theory",
+                 5: "combinatorics", 6: "linear_algebra", 7: "abstract_algebra"}
+
+
+def test_the_registry_holds_every_topic_and_nothing_else():
+    assert sorted(registered_templates()) == LABELS
+
+
+@pytest.mark.parametrize("label, module", sorted(TOPIC_MODULES.items()))
+def test_each_topic_module_registers_its_own_templates(label, module):
+    mod = importlib.import_module(f"mathcls.generate.topics.{module}")
+    registry = registered_templates()
+    assert len(mod.TEMPLATES) >= 5
+    assert registry[label] == mod.TEMPLATES
+    assert all(t.__module__ == mod.__name__ for t in registry[label])
+    elsewhere = {t for other, ts in registry.items() if other != label for t in ts}
+    assert not elsewhere & set(mod.TEMPLATES), "a template is registered under two topics"
+
+
+@pytest.mark.parametrize("label, module", sorted(TOPIC_MODULES.items()))
+def test_every_template_writes_latex_safe_varied_questions(label, module):
+    for template in registered_templates()[label]:
+        texts = set()
+        for seed in range(15):
+            text = template(Draw(f"template-test-{seed}")).strip()
+            assert len(normalize_text(text)) >= 15, (template.__name__, text)
+            assert math_problems(normalize_text(text)) == [], (template.__name__, text)
+            texts.add(text)
+        assert len(texts) >= 8, f"{module}.{template.__name__} barely varies: {texts}"
+
+
+def test_draw_helpers():
+    r = Draw("helpers")
+    assert all(r.nonzero(-1, 1) in (-1, 1) for _ in range(200))
+    assert len(r.variables(3)) == 3 and len(set(r.plain_letters(4))) == 4 and "e" not in r.plain_letters(24)
+    assert r.variable(exclude="xyztuvwnmkpqrsab") == "c"
+    for _ in range(50):
+        options = r.multiple_choice("7", ["8", "7", "9", "10", "11", "12"])
+        letters = [o for o in ("(A)", "(B)", "(C)", "(D)", "(E)") if o in options]
+        assert letters in (["(A)", "(B)", "(C)", "(D)"], ["(A)", "(B)", "(C)", "(D)", "(E)"])
+        assert options.count("$7$") == 1 and "$12$" not in options
+    assert r.inline("x") in ("$x$", "\\(x\\)")
+    assert plain_linear([3, -2, 0, 1], ["x", "y", "z", "w"]) == "3*x - 2*y + w"
+    assert plain_linear([-1, 0], ["a", "b"]) == "-a" and plain_linear([0], ["a"]) == "0"
+    assert deepmind_row("Solve x = 2 for x.") == "b'Solve x = 2 for x.\\n'"
+
+
+def test_template_parts_split_the_templates():
+    names = [t.__name__ for t in registered_templates()[1]]  # 7 geometry templates
+    assert len(names) == 7
+    assert [t.__name__ for t in templates_for(1, "a")] == [names[i] for i in (0, 1, 3, 4, 6)]
+    assert [t.__name__ for t in templates_for(1, "b")] == names + [names[2], names[5]]
+    with pytest.raises(MathclsError, match="Unknown template part"):
+        templates_for(1, "c")
 
 
 def test_write_generated_dedupes_against_train_and_test(tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -18,67 +20,129 @@ SMOKE = EXPERIMENTS / "smoke.toml"
 
 
 def test_shipped_configs_are_valid():
-    from mathcls.models import make_model
+    """Every shipped config passes the load-time checks (keys, types, each model's parameters)."""
+    from mathcls.config import builtin_config
 
-    for name in ("cpu.toml", "gpu.toml", "smoke.toml"):
-        cfg = resolve_config(EXPERIMENTS / name)
-        for entry in cfg["models"].values():
-            make_model(entry["family"], {k: v for k, v in entry.get("params", {}).items()
-                                         if not (isinstance(v, str) and v.lower() == "none")})
-
-
-def test_default_config_follows_cpu_toml():
-    """`mathcls run` without --config trains what experiments/cpu.toml trains."""
-    from mathcls.pipeline import DEFAULT_CONFIG
-
-    shipped = resolve_config(EXPERIMENTS / "cpu.toml")
-    assert list(DEFAULT_CONFIG["models"]) == list(shipped["models"])
-    for name, entry in DEFAULT_CONFIG["models"].items():
-        params = shipped["models"][name].get("params", {})
-        for key, value in entry["params"].items():
-            assert params[key] == (list(value) if isinstance(value, tuple) else value), (name, key)
-    assert DEFAULT_CONFIG["cv"] == shipped["cv"]
-    assert DEFAULT_CONFIG["stack"] == shipped["stack"]
+    for name in ("gpu.toml", "smoke.toml"):
+        assert resolve_config(EXPERIMENTS / name)["models"]
+    assert list(builtin_config("demo")["models"]) == ["tfidf", "tfidf_char", "embed"]
 
 
-def test_run_writes_everything_and_resumes(competition_dir, tmp_path, capsys):
-    out = tmp_path / "run"
+# ------------------------------------------------------------------ a run that knows what changed
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    """One `mathcls run` of the smoke config with generated rows; tests rerun copies of it."""
+    from .conftest import write_competition
+
+    root = tmp_path_factory.mktemp("smoke-run")
+    data = write_competition(root / "comp")
+    out = root / "run"
     lines = []
-    result = build(competition_dir, out, config=SMOKE, echo=lines.append)
+    build(data, out, config=_config(root, SMOKE.read_text()), use_generation=True, echo=lines.append)
+    return data, out, lines
+
+
+def _config(folder: Path, text: str) -> Path:
+    path = folder / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def _rerun(smoke_run, tmp_path, text: str, capsys) -> tuple[Path, list[str], str]:
+    """Rerun a copy of the smoke run with config ``text``; returns the run folder, the stage lines
+    and everything printed."""
+    data, out, _ = smoke_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    lines = []
+    capsys.readouterr()
+    build(data, copy, config=_config(tmp_path, text), use_generation=True, echo=lines.append)
+    stage_lines = [ln for ln in lines if re.match(r"^[\w ]+: (reused|run|rerun)\b", ln)]
+    return copy, stage_lines, "\n".join(lines) + capsys.readouterr().out
+
+
+def test_run_writes_everything(smoke_run):
+    data, out, lines = smoke_run
     for name in ("submission.csv", "test_proba.csv", "leaderboard.csv", "config.resolved.toml", "run.json",
                  "state.json", "folds.json"):
         assert (out / name).is_file(), name
+    assert "tune word: run (no earlier result)" in lines
     sub = pd.read_csv(out / "submission.csv", dtype=str)
-    test = pd.read_csv(competition_dir / "test.csv", dtype=str)
+    test = pd.read_csv(data / "test.csv", dtype=str)
     assert sub["id"].tolist() == test["id"].tolist()
     board = pd.read_csv(out / "leaderboard.csv")
     assert set(board["model"]) == {"word", "char", "stack"}
-    assert board["oof_f1_micro"].between(0, 1).all()
     assert list(board["oof_f1_micro"]) == sorted(board["oof_f1_micro"], reverse=True)
     run = json.loads((out / "run.json").read_text())
     assert run["versions"]["scikit-learn"] and run["train_sha256"]
     assert (out / "tune" / "word" / "best_params.json").is_file()  # the smoke config tunes `word`
-    state = json.loads((out / "state.json").read_text())["done"]
-    assert {"tune:word", "stack", "predict"} <= set(state)
+    gen = pd.read_csv(out / "generated" / "generated_train.csv")
+    assert len(gen) == 40 and set(gen["label"]) == set(range(8))  # [generation] per_class = 5
+    stages = json.loads((out / "state.json").read_text())["stages"]
+    assert set(stages) == {"folds", "generate", "tune word", "oof word", "oof char", "stack", "submission"}
     model = load_model(out / "model")
     assert model.predict(test["Question"].tolist()[:3]).shape == (3,)
-    assert result.leaderboard.equals(board)
-
-    lines.clear()
-    capsys.readouterr()
-    build(competition_dir, out, config=SMOKE, echo=lines.append)
-    text = "\n".join(lines) + capsys.readouterr().out
-    assert "from the earlier run" in text  # tuning is not repeated
-    assert text.count("loaded from cache") == 2  # neither base model is refitted
-    assert pd.read_csv(out / "submission.csv", dtype=str).equals(sub)
+    # The resolved config replays: the same models, checked like any config.
+    assert list(resolve_config(out / "config.resolved.toml")["run"]["models"]) == ["word", "char"]
 
 
-def test_run_with_generation(competition_dir, tmp_path):
-    out = tmp_path / "gen"
-    build(competition_dir, out, config=SMOKE, use_generation=True, models=None, tune_models=False, echo=lambda m: None)
-    gen = pd.read_csv(out / "generated" / "generated_train.csv")
-    assert len(gen) == 40 and set(gen["label"]) == set(range(8))
-    assert (out / "submission.csv").is_file()
+def test_rerun_without_changes_reuses_every_stage(smoke_run, tmp_path, capsys):
+    out, lines, text = _rerun(smoke_run, tmp_path, SMOKE.read_text(), capsys)
+    assert lines == ["folds: reused", "generate: reused", "tune word: reused", "oof word: reused",
+                          "oof char: reused", "stack: reused", "submission: reused"]
+    # Nothing was fitted or loaded: no study, no fold progress bar, no cached fold models.
+    assert "Tuning" not in text and not re.search(r"(word|char) folds", text) and "loaded from cache" not in text
+    before = pd.read_csv(smoke_run[1] / "submission.csv", dtype=str)
+    assert pd.read_csv(out / "submission.csv", dtype=str).equals(before)
+
+
+def test_editing_the_tune_table_reruns_tuning_and_the_stack(smoke_run, tmp_path, capsys):
+    # Fixing C outside the default range (5..80) makes the tuned parameters differ for sure.
+    text = SMOKE.read_text() + "\n[models.word.tune.space]\nC = 3.25\n"
+    out, lines, printed = _rerun(smoke_run, tmp_path, text, capsys)
+    assert lines == ["folds: reused", "generate: reused", "tune word: rerun ([models.word.tune] changed)",
+                          "oof word: rerun (tuned parameters changed)", "oof char: reused",
+                          "stack: rerun (oof word changed)", "submission: rerun (stack changed)"]
+    assert json.loads((out / "tune" / "word" / "best_params.json").read_text())["params"]["C"] == 3.25
+    manifest = json.loads((out / "model" / "manifest.json").read_text())
+    bases = {name: params for name, _, params in _decode(manifest["params"]["estimators"])}
+    assert bases["word"]["C"] == 3.25  # the stack was rebuilt with the new tuned parameters
+    assert re.search(r"char\s+loaded from cache", printed) and not re.search(r"word\s+loaded from cache", printed)
+
+
+def test_editing_generation_reruns_generation_and_what_trains_on_it(smoke_run, tmp_path, capsys):
+    text = SMOKE.read_text().replace("per_class = 5", "per_class = 6")
+    out, lines, _ = _rerun(smoke_run, tmp_path, text, capsys)
+    assert lines[:3] == ["folds: reused", "generate: rerun ([generation] changed)",
+                         "tune word: rerun (generated rows changed)"]
+    assert lines[3].startswith("oof word: rerun (generated rows")
+    assert lines[4:] == ["oof char: rerun (generated rows changed)", "stack: rerun (oof word, oof char changed)",
+                         "submission: rerun (stack changed)"]
+    assert len(pd.read_csv(out / "generated" / "generated_train.csv")) == 48
+
+
+def test_editing_model_params_reruns_that_model_only(smoke_run, tmp_path, capsys):
+    text = SMOKE.read_text().replace('char_ngram_range = [2, 4]', 'char_ngram_range = [2, 3]')
+    _, lines, _ = _rerun(smoke_run, tmp_path, text, capsys)
+    assert lines == ["folds: reused", "generate: reused", "tune word: reused",
+                          "oof word: reused", "oof char: rerun ([models.char.params] changed)",
+                          "stack: rerun (oof char changed)", "submission: rerun (stack changed)"]
+
+
+def test_run_state_reason_names_every_changed_part(tmp_path):
+    from mathcls.stages import RunState, StageKey
+
+    state = RunState(tmp_path)
+    state.record("stack", StageKey({"oof a": "1", "oof b": "2", "[stack]": "3"}))
+    reread = RunState(tmp_path)  # from state.json
+    assert reread.reason_to_run("stack", StageKey({"oof a": "1", "oof b": "2", "[stack]": "3"})) is None
+    assert reread.reason_to_run("stack", StageKey({"oof a": "9", "oof c": "2", "[stack]": "3"})) == \
+        "oof a changed; oof c added; oof b removed"
+    assert reread.reason_to_run("tune x", StageKey({})) == "no earlier result"
+    assert reread.reason_to_run("stack", StageKey({"oof a": "1", "oof b": "2", "[stack]": "3"}),
+                                outputs=[tmp_path / "model"]) == "model is missing"
+    (tmp_path / "state.json").write_text('{"key": "old-format", "done": {"stack": true}}')
+    assert RunState(tmp_path).reason_to_run("stack", StageKey({})) == "no earlier result"
 
 
 def test_stack_command_uses_params_from(competition_dir, tmp_path):
@@ -105,8 +169,8 @@ def _decode(value):
     (["run", "--out", "X"], "pass --data DIR"),
     (["run", "--demo", "--data", "D", "--out", "X"], "--demo makes its own data"),
     (["stack", "--data", "D", "--out", "X", "--config", "CFG", "--models", "nope"], "--models names 'nope'"),
-    (["stack", "--data", "D", "--out", "X", "--config", "BADFAMILY"], "unknown model family 'nosuch'"),
-    (["stack", "--data", "D", "--out", "X", "--config", "BADPARAM"], "Unknown parameter 'bogus'"),
+    (["stack", "--data", "D", "--out", "X", "--config", "BADFAMILY"], "family must be one of 'setfit', 'tfidf', 'transformer'; got 'nosuch'"),
+    (["stack", "--data", "D", "--out", "X", "--config", "BADPARAM"], "unknown parameter 'bogus' for family tfidf"),
     (["stack", "--data", "D", "--out", "X", "--config", "CFG", "--params-from", "NOWHERE"], "does not exist"),
     (["stack", "--data", "D", "--out", "X", "--config", "PSEUDO", "--models", "char"], "lists every base model"),
     (["stack", "--data", "D", "--out", "X", "--config", "PSEUDO_TYPO"], "pseudo_label names 'chr'"),

@@ -118,6 +118,7 @@ def test_num_iterations_caps_pairs():
     ({"head_C": 0}, "head_C must be a number > 0"),
     ({"class_weight": {"0": 2}}, "class_weight must be 'balanced' or None"),
     ({"samples_per_class": 1}, "samples_per_class must be an integer >= 2 or None"),
+    ({"normalize": "verbalise"}, "normalize must be True or False or 'verbalize'; got 'verbalise'."),
 ])
 def test_bad_parameters_fail_before_any_data_is_read(params, fragment):
     with pytest.raises(ParameterError) as info:
@@ -137,3 +138,14 @@ def test_cli_train_frozen_setfit_and_predict(competition_dir, tmp_path, monkeypa
     sub = pd.read_csv("sub.csv")
     assert len(sub) == len(pd.read_csv(competition_dir / "test.csv"))
     assert set(sub["label"]) <= set(range(8))
+
+
+def test_frozen_body_reads_verbalised_text_when_asked():
+    texts = ["Compute $\\binom{10}{3}$.", "Find $\\int_0^1 x^2\\,dx$.", "Compute $\\binom{8}{2}$.", "Find $\\int_0^2 x\\,dx$."]
+    y = np.array([5, 2, 5, 2])
+    clf = SetFitClassifier(body_epochs=0, max_length=32, normalize="verbalize", progress_bar=False).fit(texts, y)
+    spoken = ["Compute binomial 10 choose 3 .", "Find integral from 0 to 1 x squared dx .",
+              "Compute binomial 8 choose 2 .", "Find integral from 0 to 2 x dx ."]
+    expected = embeddings.encode(spoken, max_length=32, normalize=False, cache=False)
+    np.testing.assert_allclose(clf._embed(texts), expected, atol=1e-5)
+    assert list(clf.predict(texts)) == list(y)

@@ -75,3 +75,11 @@ def test_a_parameter_without_constraint_is_a_programming_error():
 
     with pytest.raises(TypeError, match=r"lacks \['b'\]"):
         Loose()._validate_params()
+
+
+@pytest.mark.parametrize("family", ["setfit", "transformer"])
+def test_neural_families_take_the_verbalize_text_mode_and_refuse_others(family):
+    assert make_model(family, {"normalize": "verbalize"}).normalize == "verbalize"
+    assert make_model(family, {"normalize": False}).normalize is False
+    with pytest.raises(ParameterError, match=r"^normalize must be True or False or 'verbalize'; got 'words'\.$"):
+        make_model(family, {"normalize": "words"})

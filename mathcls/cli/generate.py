@@ -48,7 +48,7 @@ def generate(procedural, do_augment, per_class, balance, augment_per_row, augmen
     """
     from ..checks import check_output_folder
     from ..generate import build_generated
-    from ..generation_data import generated_dir
+    from ..generate.store import generated_dir
 
     if llm_per_class and not llm_url:
         llm_url = env("LLM_URL")

@@ -24,8 +24,8 @@ from .common import data_option, generation_option, seed_option
 @click.option("--cv", type=click.IntRange(min=2), default=None, metavar="K",
               help="Number of stratified folds.  [default: the config's cv, else 5]")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
-              help="TOML config: [models.<MODEL>.params] are the fixed parameters, [models.<MODEL>.tune] the search "
-                   "space and pruner, cv the folds.")
+              help="TOML config: MODEL's [models.NAME] entry (MODEL as NAME, or the config's only model of that "
+                   "family) gives the fixed params and, in its [tune] table, the search space and pruner; cv the folds.")
 @seed_option
 @generation_option
 @click.option("--dashboard", is_flag=True, default=False,
@@ -35,7 +35,8 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
          quiet, generated_dir):
     """Tune MODEL's parameters with Optuna over shared cross-validation folds.
 
-    MODEL is tfidf, setfit or transformer. Start any number of workers with the same
+    MODEL is tfidf, setfit or transformer, or with --config a model the config defines
+    ([models.NAME]). Start any number of workers with the same
     command and --storage; rerunning the command resumes the study. The best parameters
     go to OUT/best_params.json, for `mathcls train MODEL --params OUT/best_params.json`.
 
@@ -46,16 +47,17 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
           --storage postgresql://mathcls:secret@db-host:5432/optuna --study-name tfidf-v1
     """
     from ..checks import check_cache_folder, check_output_folder
+    from ..config import load_config, model_entry
     from ..tuning.run import tune as run_tune
 
     check_output_folder(out, "tune", "Tuning folder")
-    if cv is None:
-        from ..config import load_config
-        from ..errors import MathclsError
-
-        cv = (load_config(config) if config else {}).get("cv", 5)
-        if isinstance(cv, bool) or not isinstance(cv, int) or cv < 2:
-            raise MathclsError(f"cv in {config} must be an integer >= 2 (the number of folds); got {cv!r}.")
+    if config is not None:
+        cfg = load_config(config)
+        # MODEL may name a config model ([models.word] family = "tfidf"): tune its family with its entry.
+        name, model, entry = model_entry(cfg, model, config)
+        config = {"models": {model: entry}}
+        cv = cfg.get("cv", 5) if cv is None else cv  # the schema has checked it
+    cv = 5 if cv is None else cv
     if model != "tfidf":
         check_cache_folder()
     result = run_tune(

@@ -19,65 +19,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import write_json
-from ..labels import LABEL_NAMES
-from ..text import normalize_text
+from ..data import DEMO_ANSWERS_FILE, ID, LABEL, SAMPLE_FILE, SOURCE, TEST_FILE, TEXT, TRAIN_FILE
 from .augment import augment
+from .engine import balance_counts, generate, generate_topic
 from .llm import llm_generate
-from .procedural import LABEL, SOURCE, TEXT, balance_counts, generate, generate_topic
+from .store import GENERATED_FILE, MANIFEST_FILE, dedupe, generated_dir, load_generated, topic_slug, write_generated
 
 __all__ = [
     "generate", "generate_topic", "balance_counts", "augment", "llm_generate", "topic_slug",
-    "dedupe", "write_generated", "build_generated", "make_demo_competition", "GENERATED_FILE", "MANIFEST_FILE",
+    "dedupe", "write_generated", "load_generated", "generated_dir", "build_generated", "make_demo_competition",
+    "GENERATED_FILE", "MANIFEST_FILE",
 ]
-
-GENERATED_FILE = "generated_train.csv"
-MANIFEST_FILE = "generated.json"
-
-
-def topic_slug(label: int) -> str:
-    """``1`` -> ``"geometry_and_trigonometry"``: the per-class file name without ``.csv``."""
-    return LABEL_NAMES[int(label)].lower().replace(" ", "_")
-
-
-def _key(text) -> str:
-    return normalize_text(text).lower()
-
-
-def dedupe(df: pd.DataFrame, against=()) -> pd.DataFrame:
-    """Drop rows whose normalised, case-folded question repeats an earlier row or a text in
-    ``against`` (e.g. the training and test questions)."""
-    seen = {_key(t) for t in against}
-    keep = []
-    for text in df[TEXT]:
-        k = _key(text)
-        keep.append(bool(k) and k not in seen)
-        seen.add(k)
-    return df.loc[np.asarray(keep, dtype=bool)].reset_index(drop=True)
-
-
-def write_generated(df: pd.DataFrame, out_dir, against=(), manifest: dict | None = None) -> dict[str, Path]:
-    """Deduplicate ``df`` (against itself and ``against``) and write ``<out>/<topic>.csv`` per
-    class, ``<out>/generated_train.csv`` with all rows and ``<out>/generated.json`` (counts plus
-    ``manifest``). Every file is written atomically. Returns ``{name: path}``."""
-    from ..submission import write_csv_atomic
-
-    out = Path(out_dir)
-    clean = dedupe(df[[TEXT, LABEL, SOURCE]], against)
-    clean[LABEL] = clean[LABEL].astype("int64")
-    clean[SOURCE] = clean[SOURCE].astype("int64")
-    paths: dict[str, Path] = {}
-    for label in sorted(LABEL_NAMES):
-        part = clean[clean[LABEL] == label]
-        paths[topic_slug(label)] = write_csv_atomic(part, out / f"{topic_slug(label)}.csv")
-    paths["generated_train"] = write_csv_atomic(clean, out / GENERATED_FILE)
-    counts = {int(k): int(v) for k, v in clean[LABEL].value_counts().sort_index().items()}
-    record = {"n_rows": len(clean), "per_class": counts,
-              "n_augmented": int((clean[SOURCE] >= 0).sum()), "n_dropped_duplicates": len(df) - len(clean)}
-    record.update(manifest or {})
-    write_json(out / MANIFEST_FILE, record)
-    paths["manifest"] = out / MANIFEST_FILE
-    return paths
 
 
 def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, seed: int = 0) -> Path:
@@ -110,12 +62,11 @@ def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, see
     train = train.iloc[rng.permutation(len(train))].reset_index(drop=True)
     test = test.iloc[rng.permutation(len(test))].reset_index(drop=True)
     ids = [str(100000 + i) for i in range(len(test))]
-    write_csv_atomic(pd.DataFrame({TEXT: train[TEXT], LABEL: train[LABEL]}), out / "train.csv")
-    write_csv_atomic(pd.DataFrame({"id": ids, TEXT: test[TEXT]}), out / "test.csv")
-    write_csv_atomic(pd.DataFrame({"id": ids, LABEL: 0}), out / "sample_submission.csv")
-    write_csv_atomic(pd.DataFrame({"id": ids, LABEL: test[LABEL]}), out / "test_labels.csv")
+    write_csv_atomic(pd.DataFrame({TEXT: train[TEXT], LABEL: train[LABEL]}), out / TRAIN_FILE)
+    write_csv_atomic(pd.DataFrame({ID: ids, TEXT: test[TEXT]}), out / TEST_FILE)
+    write_csv_atomic(pd.DataFrame({ID: ids, LABEL: 0}), out / SAMPLE_FILE)
+    write_csv_atomic(pd.DataFrame({ID: ids, LABEL: test[LABEL]}), out / DEMO_ANSWERS_FILE)
     return out
-
 
 
 def build_generated(out_dir, procedural: bool = True, per_class: int | None = None, balance: bool = False,

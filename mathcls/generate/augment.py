@@ -25,10 +25,10 @@ import re
 import numpy as np
 import pandas as pd
 
+from ..data import LABEL, SOURCE, TEXT
 from ..errors import MathclsError
 from ..text import find_math_spans, normalize_text, split_math
 
-TEXT, LABEL, SOURCE = "Question", "label", "source"
 OPS = ("rename", "numbers", "synonyms", "reorder", "prefix")
 
 # ------------------------------------------------------------------ checks

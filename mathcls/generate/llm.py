@@ -16,11 +16,11 @@ import urllib.request
 import pandas as pd
 
 from ..config import env
+from ..data import LABEL, SOURCE, TEXT
 from ..errors import MathclsError
 from ..labels import LABEL_NAMES, LABELS
 from ..text import normalize_text
 
-TEXT, LABEL, SOURCE = "Question", "label", "source"
 DEFAULT_MODEL = "gpt-4o-mini"
 
 _PROMPT = (

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 
-from ..errors import MathclsError
+from ..errors import MathclsError, did_you_mean
 
 #: Registry of estimator families: CLI/config name -> "module:Class".
 MODELS: dict[str, str] = {
@@ -50,7 +50,8 @@ def make_model(name: str, params: dict | None = None):
         unknown = [k for k in params if k not in valid]
         if unknown:
             raise MathclsError(
-                f"Unknown parameter {unknown[0]!r} for model {name!r}; valid parameters: {', '.join(valid)}."
+                f"Unknown parameter {unknown[0]!r} for model {name!r}{did_you_mean(unknown[0], valid)}; "
+                f"valid parameters: {', '.join(valid)}."
             )
         est.set_params(**params)
     est._validate_params()  # fail on bad values before any data is read

@@ -105,7 +105,7 @@ SHARED_CONSTRAINTS = {
     "model": [str, os.PathLike, None],
     "class_weight": [Options({"balanced"}), None],
     "precision": [Options(PRECISIONS)],
-    "normalize": ["boolean"],
+    "normalize": ["boolean", Options({"verbalize"})],  # a text mode of mathcls.text.prepare_text
     "seed": [Interval(Integral, 0, None)],
     "predict_batch_size": [Interval(Integral, 1, None)],
     "progress_bar": ["boolean"],

@@ -101,8 +101,9 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     class_weight : None or "balanced", default None
         Class weights of the head.
     head_max_iter : int, default 3000
-    normalize : bool, default True
-        Apply :func:`mathcls.text.normalize_text` first.
+    normalize : bool or "verbalize", default True
+        Apply :func:`mathcls.text.normalize_text` first; ``"verbalize"`` then also reads LaTeX
+        aloud in words (:func:`mathcls.text.verbalize_latex`).
     precision : {"auto", "fp32", "fp16", "bf16"}, default "auto"
         ``"auto"`` is fp32 on CPU and mixed precision (AMP) on a GPU.
     seed : int, default 0
@@ -230,7 +231,7 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         from sentence_transformers import SentenceTransformer
         from setfit import SetFitModel, Trainer, TrainingArguments
 
-        from ..text import normalize_text
+        from ..text import prepare_text
         from ._hf import resolve_model, resolve_precision, select_device
 
         device = select_device(self.device)
@@ -238,7 +239,7 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         body = SentenceTransformer(str(resolve_model(self.model)), device=device, local_files_only=True)
         pair_length = int(self.pair_max_length or self.max_length)
         body.max_seq_length = pair_length
-        prepared = [normalize_text(t) for t in texts] if self.normalize else list(texts)
+        prepared = [prepare_text(t, self.normalize) for t in texts]
         rng = np.random.default_rng(int(self.seed or 0))
         n_pairs = self._n_pairs(len(texts))
         pairs = sample_pairs(y_idx, n_pairs * int(self.body_epochs), rng, self.samples_per_class)
@@ -304,7 +305,7 @@ class SetFitClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
     def _embed(self, texts) -> np.ndarray:
         from ..embeddings import encode
 
-        return encode(texts, model=self.model, max_length=int(self.max_length), normalize=bool(self.normalize),
+        return encode(texts, model=self.model, max_length=int(self.max_length), normalize=self.normalize,
                       batch_size=int(self.predict_batch_size), device=self.device, body=self.body_,
                       identity=self.body_identity_ if self.body_ is not None else None,
                       show_progress_bar=bool(self.progress_bar) and len(texts) > 4 * int(self.predict_batch_size))

@@ -204,8 +204,8 @@ class TransformerClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator)
     pooling : {"mean", "cls"}, default "mean"
     dropout : float, default 0.1
         Dropout before the linear head.
-    normalize : bool, default True
-        Apply :func:`mathcls.text.normalize_text` before tokenising.
+    normalize : bool or "verbalize", default True
+        Apply :func:`mathcls.text.normalize_text` before tokenising; ``"verbalize"`` also reads LaTeX aloud.
     seed : int, default 0
     logging_dir : str or None, default "logs"
         TensorBoard logs go to ``<logging_dir>/<model-name>-<time>``; ``None`` disables them.

@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import ParameterError
 
-__all__ = ["Interval", "Options", "Pair", "Callbacks", "HasMethods", "validate_params", "describe"]
+__all__ = ["Interval", "Options", "Pair", "Callbacks", "HasMethods", "validate_params", "describe", "satisfies"]
 
 
 def _is_bool(value) -> bool:
@@ -162,6 +162,11 @@ def describe(allowed) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def satisfies(value, allowed) -> bool:
+    """Whether ``value`` meets one of the constraints in ``allowed`` (a constraint list)."""
+    return any(_as_constraint(c).accepts(value) for c in allowed)
+
+
 def validate_params(est, constraints: dict | None = None) -> None:
     """Check every parameter of ``est`` against its constraint table; one ParameterError for the first bad one.
 
@@ -177,5 +182,5 @@ def validate_params(est, constraints: dict | None = None) -> None:
         allowed = table[name]
         if allowed == "no_validation":
             continue
-        if not any(_as_constraint(c).accepts(value) for c in allowed):
+        if not satisfies(value, allowed):
             raise ParameterError(f"{name} must be {describe(allowed)}; got {value!r}.")

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..atomic import atomic_path
 from ..config import DEFAULT_SEED, load_config, model_params, write_json
-from ..data import LABEL, TEXT, load_competition
+from ..data import LABEL, SOURCE, TEXT, load_competition
 from ..errors import MathclsError
 from ..persist import encode_param
 from .spaces import (
@@ -88,7 +88,7 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
     """Run one tuning worker; see the module docstring. Returns a :class:`TuneResult`.
 
     With ``use_generation``, the rows of ``generated_dir/generated_train.csv`` (see
-    :func:`mathcls.generation_data.load_generated`) join the training part of every fold, never
+    :func:`mathcls.generate.store.load_generated`) join the training part of every fold, never
     the validation part; copies of a validation row stay out of that fold's training part.
     """
     t_start = time.monotonic()
@@ -115,7 +115,7 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
     extra, generation = None, "none"
     if use_generation:
         from ..data import texts_sha256
-        from ..generation_data import SOURCE, load_generated
+        from ..generate.store import load_generated
 
         gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts))
         extra = (gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy())

@@ -1,5 +1,10 @@
-"""Loading the rows written by ``mathcls generate`` (``<folder>/generated_train.csv``) for
-``--use-generation``: they join the training folds only, grouped with their source rows."""
+"""The generated folder written by ``mathcls generate`` and read by ``--use-generation``:
+``<folder>/<topic>.csv`` per class, ``<folder>/generated_train.csv`` with every row
+(``Question,label,source``) and ``<folder>/generated.json`` (counts and how the rows were made).
+
+Generated rows join the training folds only, grouped with their source rows
+(:func:`mathcls.folds.splits_with_extra`).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .config import env
-from .data import LABEL, TEXT, load_train
-from .errors import DataError
+from ..config import env, write_json
+from ..data import LABEL, SOURCE, TEXT, load_train
+from ..errors import DataError
+from ..labels import LABEL_NAMES
+from ..text import normalize_text
 
-SOURCE = "source"
 GENERATED_FILE = "generated_train.csv"
 MANIFEST_FILE = "generated.json"
 DEFAULT_GENERATED_DIR = "data/generated"
@@ -23,6 +29,51 @@ DEFAULT_GENERATED_DIR = "data/generated"
 def generated_dir(path: str | os.PathLike | None = None) -> Path:
     """``path``, else ``MATHCLS_GENERATED``, else ``data/generated``."""
     return Path(path or env("GENERATED") or DEFAULT_GENERATED_DIR).expanduser()
+
+
+def topic_slug(label: int) -> str:
+    """``1`` -> ``"geometry_and_trigonometry"``: the per-class file name without ``.csv``."""
+    return LABEL_NAMES[int(label)].lower().replace(" ", "_")
+
+
+def _key(text) -> str:
+    return normalize_text(text).lower()
+
+
+def dedupe(df: pd.DataFrame, against=()) -> pd.DataFrame:
+    """Drop rows whose normalised, case-folded question repeats an earlier row or a text in
+    ``against`` (e.g. the training and test questions)."""
+    seen = {_key(t) for t in against}
+    keep = []
+    for text in df[TEXT]:
+        k = _key(text)
+        keep.append(bool(k) and k not in seen)
+        seen.add(k)
+    return df.loc[np.asarray(keep, dtype=bool)].reset_index(drop=True)
+
+
+def write_generated(df: pd.DataFrame, out_dir, against=(), manifest: dict | None = None) -> dict[str, Path]:
+    """Deduplicate ``df`` (against itself and ``against``) and write ``<out>/<topic>.csv`` per
+    class, ``<out>/generated_train.csv`` with all rows and ``<out>/generated.json`` (counts plus
+    ``manifest``). Every file is written atomically. Returns ``{name: path}``."""
+    from ..submission import write_csv_atomic
+
+    out = Path(out_dir)
+    clean = dedupe(df[[TEXT, LABEL, SOURCE]], against)
+    clean[LABEL] = clean[LABEL].astype("int64")
+    clean[SOURCE] = clean[SOURCE].astype("int64")
+    paths: dict[str, Path] = {}
+    for label in sorted(LABEL_NAMES):
+        part = clean[clean[LABEL] == label]
+        paths[topic_slug(label)] = write_csv_atomic(part, out / f"{topic_slug(label)}.csv")
+    paths["generated_train"] = write_csv_atomic(clean, out / GENERATED_FILE)
+    counts = {int(k): int(v) for k, v in clean[LABEL].value_counts().sort_index().items()}
+    record = {"n_rows": len(clean), "per_class": counts,
+              "n_augmented": int((clean[SOURCE] >= 0).sum()), "n_dropped_duplicates": len(df) - len(clean)}
+    record.update(manifest or {})
+    write_json(out / MANIFEST_FILE, record)
+    paths["manifest"] = out / MANIFEST_FILE
+    return paths
 
 
 def load_generated(path: str | os.PathLike | None = None, train_sha256: str | None = None,

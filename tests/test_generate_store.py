@@ -13,7 +13,7 @@ import pytest
 from mathcls.errors import DataError
 from mathcls.folds import make_folds
 from mathcls.generate import write_generated
-from mathcls.generation_data import generated_dir, load_generated
+from mathcls.generate.store import generated_dir, load_generated
 from mathcls.models.tfidf import TfidfLogReg
 from mathcls.training import cross_validate, train
 
