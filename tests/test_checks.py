@@ -21,7 +21,7 @@ def test_output_file_checks(tmp_path):
     assert not (tmp_path / "new").exists()  # a check creates nothing
     with pytest.raises(MathclsError, match=r"a.txt is a file, not a folder"):
         check_output_file(tmp_path / "a.txt" / "sub" / "r.json")
-    with pytest.raises(MathclsError, match="is a folder; pass a file name"):
+    with pytest.raises(MathclsError, match="is a folder, not a file"):
         check_output_file(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]  # the write probe is gone
 
