@@ -62,7 +62,7 @@ def check_output_file(path: str | os.PathLike, what: str = "Output file") -> Pat
     (or can be created as one) in which a file can be created. Returns ``Path(path)``."""
     target = Path(path)
     if target.is_dir():
-        raise MathclsError(f"{what} {target} is a folder; pass a file name such as {target / 'out.csv'}.")
+        raise MathclsError(f"{what} {target} is a folder, not a file; pass another path or move the folder away.")
     parent = target.parent
     _check_can_create_in(_existing_ancestor(parent) if not parent.is_dir() else parent, target, what)
     return target

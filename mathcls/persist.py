@@ -208,7 +208,9 @@ def _check_fields(folder: Path, manifest: dict) -> None:
         if name not in manifest:
             raise _damaged(folder, f"manifest.json has no {name!r} field")
         if not ok(manifest[name]):
-            raise _damaged(folder, f"manifest field {name!r} must be {expected}, not {manifest[name]!r:.60}")
+            shown = repr(manifest[name])
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            raise _damaged(folder, f"manifest field {name!r} must be {expected}, not {shown}")
 
     field("mathcls_version", lambda v: isinstance(v, str), "a version string")
     if manifest.get("model") not in MODELS:

@@ -294,7 +294,7 @@ def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey):
     extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), run.extra)) if run.extra else {}
     stack.fit(texts, run.comp.train[LABEL].to_numpy(), fold=fold, unlabeled_X=run.comp.test[TEXT].tolist(),
               **extra_rows)
-    save_model(stack, run.out / "model", train_sha256=run.comp.train_sha256,
+    save_model(stack, run.out / "model", train_sha256=run.comp.train_sha256, train_texts=texts,
                extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(run.comp.root)})
     for name in run.names:
         run.state.record(f"oof {name}", oof[name])

@@ -31,6 +31,8 @@ def read_params_file(path, model: str | None = None) -> dict:
         payload = json.loads(p.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise MathclsError(f"Params file {p} is not valid JSON ({exc}).") from None
+    except UnicodeDecodeError as exc:
+        raise MathclsError(f"Params file {p} is not UTF-8 (bad byte at offset {exc.start}); re-save it as UTF-8.") from None
     if not isinstance(payload, dict):
         raise MathclsError(f"Params file {p} must hold a JSON object of parameter names and values.")
     if "params" in payload and isinstance(payload["params"], dict):

@@ -1,5 +1,5 @@
 """Checks before work (mathcls.checks) and the CLI paths around them: output files and folders,
-the submission's competition folder, configs naming models, and the net for system errors."""
+the submission's competition folder, and the net for system errors."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ def test_output_file_checks(tmp_path):
     assert not (tmp_path / "new").exists()  # a check creates nothing
     with pytest.raises(MathclsError, match=r"a.txt is a file, not a folder"):
         check_output_file(tmp_path / "a.txt" / "sub" / "r.json")
-    with pytest.raises(MathclsError, match="is a folder; pass a file name"):
+    with pytest.raises(MathclsError, match="is a folder, not a file"):
         check_output_file(tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt"]  # the write probe is gone
 
@@ -94,29 +94,6 @@ def test_submit_finds_the_competition_files(tmp_path, monkeypatch, no_credential
     sub.write_text("id,label\n1,0\n")  # the id check is never skipped
     result = CliRunner().invoke(cli, ["submit", str(sub), "-m", "x"])
     assert result.exit_code == 1 and "lacks 1 id(s) of test.csv (e.g. '2')" in result.stderr
-
-
-def test_train_a_model_the_config_names(tmp_path, competition_dir):
-    cfg = tmp_path / "cfg.toml"
-    cfg.write_text('[models.small]\nfamily = "tfidf"\n[models.small.params]\nmin_df = 1\nC = 3.0\n')
-    out = tmp_path / "small"
-    result = CliRunner().invoke(cli, ["train", "small", "--data", str(competition_dir), "--out", str(out),
-                                      "--config", str(cfg)])
-    assert result.exit_code == 0, result.output
-    manifest = json.loads((out / "manifest.json").read_text())
-    assert manifest["model"] == "tfidf" and manifest["params"]["C"] == 3.0 and manifest["params"]["min_df"] == 1
-    # the family names the config's only tfidf model, so its parameters are used, not ignored
-    other = tmp_path / "by-family"
-    result = CliRunner().invoke(cli, ["train", "tfidf", "--data", str(competition_dir), "--out", str(other),
-                                      "--config", str(cfg)])
-    assert result.exit_code == 0, result.output
-    assert json.loads((other / "manifest.json").read_text())["params"]["C"] == 3.0
-    # a config with a model of another family only: refused, naming the models it defines
-    cfg.write_text('[models.embed]\nfamily = "setfit"\n')
-    result = CliRunner().invoke(cli, ["train", "tfidf", "--data", str(competition_dir), "--out", str(tmp_path / "x"),
-                                      "--config", str(cfg)])
-    assert result.exit_code == 1 and "defines no tfidf model (it defines embed)" in result.stderr
-    assert not (tmp_path / "x").exists()
 
 
 def test_system_errors_during_work_are_one_line(tmp_path, competition_dir, monkeypatch):

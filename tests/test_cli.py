@@ -140,7 +140,7 @@ def test_train_missing_folder(runner, tmp_path):
 
 
 @pytest.mark.parametrize("args, fragment", [
-    (["train", "nosuchmodel"], "Unknown model 'nosuchmodel'"),
+    (["train", "nosuchmodel"], "unknown model 'nosuchmodel'"),
     (["train", "tfidf", "-p", "bogus=1"], "Unknown parameter 'bogus'"),
     (["train", "tfidf", "-p", "C"], "is not NAME=VALUE"),
     (["train", "tfidf", "-p", "C=-1"], "C must be a number > 0"),
@@ -258,8 +258,8 @@ def bad_inputs(tmp_path_factory):
     broken("paramslist", lambda d, m: m.update(params=list(m["params"])))
     broken("truncated", lambda d, m: (d / "tfidf.skops").write_bytes((d / "tfidf.skops").read_bytes()[:500]))
     (root / "list.json").write_text("[1, 2]\n")
-    (root / "embed.toml").write_text('[models.embed]\nfamily = "setfit"\n[models.embed.params]\nbody_epochs = 0\n'
-                                     '[models.embed2]\nfamily = "setfit"\n')
+    (root / "latin.json").write_bytes('{"C": "é"}'.encode("latin-1"))
+    (root / "embed.toml").write_text('[models.embed]\nfamily = "setfit"\n[models.embed2]\nfamily = "setfit"\n')
     (root / "bad_sub.csv").write_text("id,label\n1000,0\n")
     (root / "subs").mkdir()  # not beside the model folder, whose manifest records the data folder
     (root / "subs" / "sub.csv").write_text("id,label\n" + "".join(f"{i},1\n" for i in ids))
@@ -281,10 +281,11 @@ BAD_INPUTS = [
     ("train tfidf --data {comp} --out {out} -p word_ngram_range=none -p char_ngram_range=none",
      "cannot both be None", None),
     ("train tfidf --data {comp} --out {out} -p C=abc", "C must be a number > 0; got 'abc'", None),
-    ("train nosuch --data {comp} --out {out}", "Unknown model 'nosuch'", None),
     ("train stack --data {comp} --out {out}", "Unknown model 'stack'", None),
-    ("train setfit --data {comp} --out {out} --config {root}/embed.toml", "defines several setfit models (embed, embed2)", None),
+    ("train setfit --data {comp} --out {out} --config {root}/embed.toml", "defines several setfit models (embed, embed2)",
+     None),
     ("train tfidf --data {comp} --out {out} --params {root}/list.json", "must hold a JSON object", None),
+    ("train tfidf --data {comp} --out {out} --params {root}/latin.json", "is not UTF-8", None),
     ("train setfit --data {comp} --out {out} -p body_epochs=0", "Cache folder (MATHCLS_CACHE)",
      {"MATHCLS_CACHE": "{file}/cache"}),
     ("train setfit --data {comp} --out {out} -p body_epochs=0 -p device=gpu", "device='gpu' is not a torch device",
@@ -335,8 +336,9 @@ BAD_INPUTS = [
     ("generate -g --per-class 2 --out {mine}", "is not a folder from `mathcls generate`", None),
     ("generate -a --out {out}", "need the training data", None),
     ("generate -g --per-class 2 --data {oneclass} --out {out}", "has only 1 class", None),
-    # explain
+    # explain and download
     ("explain -m {reordered}", "class order", None),
+    ("download --out {file}/data", "is a file, not a folder", None),
 ]
 
 
@@ -424,6 +426,7 @@ def test_checks_fail_fast_on_the_full_data(bad_inputs, real_bad, tmp_path, line,
 USAGE_ERRORS = [
     ("train tfidf --data {comp} --out {out} --seed -1", "'--seed': -1 is not in the range"),
     ("train tfidf --data {comp} --out {file}", "is a file"),
+    ("train nosuch --data {comp} --out {out}", "unknown model 'nosuch'"),
     ("predict -m {model} --input {comp} --output {out}", "is a directory"),
     ("predict -m {model} --input {comp}/test.csv --output {out} --batch-size 0", "'--batch-size': 0"),
     ("tune tfidf --data {comp} --out {out} --cv 1", "'--cv': 1 is not in the range"),

@@ -54,11 +54,6 @@ config_option = click.option(
     help="TOML config; MODEL's parameters come from its [models.NAME] entry (MODEL as NAME, or the config's "
          "only model of that family).",
 )
-run_config_option = click.option(
-    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
-    help="TOML config that chooses the models ([models.<name>], with family, params, tune), the folds (cv), the "
-         "seed and the [stack] settings. Without --config: the built-in experiments/cpu.toml.",
-)
 
 seed_option = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=DEFAULT_SEED, show_default=True,
                            help="Random seed for folds and models.")

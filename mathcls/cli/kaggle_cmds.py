@@ -26,8 +26,10 @@ def download(competition, out):
     Example:
       mathcls download --out data/
     """
+    from ..checks import check_output_folder
     from ..kaggle import download as do_download
 
+    check_output_folder(out, None, "Data folder")
     files = do_download(competition, out)
     click.echo(f"Downloaded {len(files)} file(s) into {out}.")
 

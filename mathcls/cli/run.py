@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import click
 
-from .common import generation_option, run_config_option
+from .common import generation_option
+
+#: --config of run and stack: the config chooses everything, not only parameters.
+config_option = click.option(
+    "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
+    help="TOML config that chooses the models ([models.<name>]: family, params, tune), the folds (cv), the seed, "
+         "[stack] and [generation]; checked before any data is read. Without --config: the built-in "
+         "mathcls/configs/cpu.toml (the same as experiments/cpu.toml).",
+)
 
 
 def _models(value):
@@ -16,7 +24,7 @@ def _models(value):
               help="Competition folder with train.csv and test.csv (not needed with --demo).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
               help="Run folder: submission.csv, leaderboard.csv, model/, logs/, cache/, state.json.")
-@run_config_option
+@config_option
 @click.option("--demo", is_flag=True, default=False,
               help="Generate a synthetic 8-topic data set and run the whole pipeline on it (no data, no network).")
 @generation_option
@@ -55,7 +63,7 @@ def run(data_dir, out, config, demo, use_generation, generated_dir):
               help="Competition folder with train.csv and test.csv.")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
               help="Output folder: model/, submission.csv, leaderboard.csv, cache/.")
-@run_config_option
+@config_option
 @click.option("--models", "models", default=None, metavar="A,B,...",
               help="Base models to stack (names from the config's [models.*]; default: the enabled ones).")
 @click.option("--params-from", "params_from", type=click.Path(file_okay=False, path_type=str), default=None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ..models import MODELS
 from .common import config_option, data_option, generation_option, param_option, parse_params, seed_option
 
 
@@ -26,17 +27,19 @@ def train(model, data_dir, out, params, config, params_file, cv, seed, use_gener
     MODEL is a registered family (tfidf, setfit, transformer) or, with --config, the name of
     a model the config defines ([models.NAME]). Parameters come from the defaults, then that
     config entry (for a family: the entry of that name, or the config's only model of that
-    family), then --params, then each -p NAME=VALUE.
+    family), then --params, then each -p NAME=VALUE. Parameters, OUT and the data are
+    checked before anything is trained.
 
     \b
     Example:
       mathcls train tfidf --data data/ --out runs/tfidf -p C=10 -p 'word_ngram_range=(1,3)' --cv 5
-      mathcls train embed --data data/ --out runs/embed --config experiments/cpu.toml
       mathcls train tfidf --data data/ --out runs/tfidf-gen --cv 5 --use-generation --generated data/generated
       mathcls train embed --config mathcls/configs/cpu.toml --data data/ --out runs/embed
     """
     from ..training import train as run_train
 
+    if model not in MODELS and config is None:
+        raise click.BadParameter(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}.", param_hint="MODEL")
     result = run_train(
         model, data_dir, out, config=config, params_file=params_file, overrides=parse_params(params),
         cv=cv or None, seed=seed, use_generation=use_generation, generated_dir=generated_dir, echo=click.echo,

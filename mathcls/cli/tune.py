@@ -24,8 +24,8 @@ from .common import data_option, generation_option, seed_option
 @click.option("--cv", type=click.IntRange(min=2), default=None, metavar="K",
               help="Number of stratified folds.  [default: the config's cv, else 5]")
 @click.option("--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
-              help="TOML config: [models.<MODEL>.params] are the fixed parameters, [models.<MODEL>.tune] the search "
-                   "space and pruner, cv the folds.")
+              help="TOML config: MODEL's [models.NAME] entry (MODEL as NAME, or the config's only model of that "
+                   "family) gives the fixed params and, in its [tune] table, the search space and pruner; cv the folds.")
 @seed_option
 @generation_option
 @click.option("--dashboard", is_flag=True, default=False,
@@ -52,9 +52,12 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
 
     check_output_folder(out, "tune", "Tuning folder")
     if config is not None:
+        cfg = load_config(config)
         # MODEL may name a config model ([models.word] family = "tfidf"): tune its family with its entry.
-        name, model, entry = model_entry(load_config(config), model, config)
+        name, model, entry = model_entry(cfg, model, config)
         config = {"models": {model: entry}}
+        cv = cfg.get("cv", 5) if cv is None else cv  # the schema has checked it
+    cv = 5 if cv is None else cv
     if model != "tfidf":
         check_cache_folder()
     result = run_tune(
