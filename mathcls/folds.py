@@ -47,12 +47,6 @@ def make_folds(y, n_splits: int = 5, seed: int = 42, groups=None) -> np.ndarray:
     return fold
 
 
-def iter_splits(fold: np.ndarray):
-    """Yield ``(train_idx, valid_idx)`` for each fold id in order."""
-    for k in range(int(fold.max()) + 1):
-        yield np.flatnonzero(fold != k), np.flatnonzero(fold == k)
-
-
 def save_folds(fold: np.ndarray, path: str | os.PathLike, data_hash: str, seed: int) -> Path:
     p = Path(path)
     write_json(p, {"data_hash": data_hash, "seed": seed, "n_splits": int(fold.max()) + 1, "fold": fold.tolist()})
@@ -168,24 +162,3 @@ def fold_ids(cv, y, X=None, seed: int = 42) -> np.ndarray:
         raise ParameterError(f"cv leaves row {int(missing[0])} out of every validation part; out-of-fold "
                              "predictions need each row validated exactly once (a KFold-style splitter).")
     return fold
-
-
-def splits_with_extra(fold: np.ndarray, extra_source=None):
-    """Yield ``(train_idx, valid_idx)`` over real rows followed by extra (generated/augmented) rows.
-
-    Indices ``0..n_real-1`` are the real rows (``fold`` gives their fold ids); index ``n_real + j``
-    is extra row ``j``. Extra rows join training folds only, never validation. An extra row whose
-    ``extra_source[j]`` is a real row index stays out of the training part of the fold that
-    validates its source row, so a copy of a validation question never trains the model; a source
-    of ``-1`` (procedurally generated, no source) joins every training fold.
-    """
-    fold = np.asarray(fold)
-    n_real = len(fold)
-    source = np.asarray([] if extra_source is None else extra_source, dtype=np.int64)
-    if len(source) and source.max() >= n_real:
-        raise MathclsError(f"An extra row names source row {int(source.max())}, but there are only {n_real} rows.")
-    source_fold = np.where(source >= 0, fold[np.clip(source, 0, None)] if len(source) else source, -1)
-    for k in range(int(fold.max()) + 1):
-        train_real = np.flatnonzero(fold != k)
-        train_extra = n_real + np.flatnonzero(source_fold != k)
-        yield np.concatenate([train_real, train_extra]), np.flatnonzero(fold == k)
