@@ -75,6 +75,9 @@ class RunResult:
 
 
 # ---------------------------------------------------------------------------------------- config
+_NOT_BASE_FAMILIES = ("stack", "meta-lgbm")  # the ensemble itself and its meta-learner (not a text model)
+
+
 def resolve_config(config=None, base: dict | None = None) -> dict:
     """Defaults merged with the user's TOML (a path or a dict); checked for unknown families."""
     from .models import MODELS
@@ -89,10 +92,10 @@ def resolve_config(config=None, base: dict | None = None) -> dict:
         if not isinstance(entry, dict):
             raise MathclsError(f"[models.{name}] in the config must be a table.")
         family = entry.setdefault("family", name)
-        if family not in MODELS or family == "stack":
+        if family not in MODELS or family in _NOT_BASE_FAMILIES:
             raise MathclsError(
                 f"[models.{name}] names unknown model family {family!r}; use one of: "
-                f"{', '.join(m for m in MODELS if m != 'stack')}."
+                f"{', '.join(m for m in MODELS if m not in _NOT_BASE_FAMILIES)}."
             )
     return cfg
 

@@ -532,3 +532,11 @@ def test_a_crash_while_writing_done_json_leaves_no_marker(tmp_path, monkeypatch)
         assert again.scores_["tfidf"]["f1_micro"] > 0.5
     finally:
         del models.MODELS["counting"]
+
+
+def test_the_meta_learner_is_not_a_base_model_family_in_a_config():
+    from mathcls.errors import MathclsError
+    from mathcls.pipeline import resolve_config
+
+    with pytest.raises(MathclsError, match="unknown model family 'meta-lgbm'"):
+        resolve_config({"models": {"meta": {"family": "meta-lgbm"}}})
