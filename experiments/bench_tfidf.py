@@ -17,14 +17,14 @@ from sklearn.metrics import f1_score
 from sklearn.pipeline import make_pipeline
 
 from mathcls.data import load_competition
-from mathcls.folds import iter_splits, make_folds
+from mathcls.folds import SharedFolds, make_folds
 from mathcls.models.tfidf import TfidfLogReg
 
 
 def evaluate(name, factory, texts, y, fold):
     micro, macro, fit_s, rows_s = [], [], [], []
     texts = np.asarray(texts, dtype=object)
-    for tr, va in iter_splits(fold):
+    for tr, va in SharedFolds(fold).split():
         t0 = time.perf_counter()
         model = factory().fit(list(texts[tr]), y[tr])
         t1 = time.perf_counter()

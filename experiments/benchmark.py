@@ -66,12 +66,12 @@ def baseline(texts, y, fold):
     from sklearn.metrics import f1_score
     from sklearn.pipeline import make_pipeline
 
-    from mathcls.folds import iter_splits
+    from mathcls.folds import SharedFolds
 
     pred = np.empty_like(y)
     texts = np.asarray(texts, dtype=object)
     fit_s = pred_s = 0.0
-    for tr, va in iter_splits(fold):
+    for tr, va in SharedFolds(fold).split():
         t0 = time.perf_counter()
         model = make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(list(texts[tr]), y[tr])
         t1 = time.perf_counter()

@@ -16,6 +16,7 @@ _LAZY = {
     "TransformerClassifier": "mathcls.models.transformer",
     "SetFitClassifier": "mathcls.models.setfit",
     "StackingEnsemble": "mathcls.stacking",
+    "MetaLGBMClassifier": "mathcls.stacking",
     "save_model": "mathcls.persist",
     "load_model": "mathcls.persist",
     "load_competition": "mathcls.data",

@@ -96,7 +96,8 @@ def _stack_keys() -> dict:
 def _families() -> list[str]:
     from .models import MODELS
 
-    return [name for name in MODELS if name != "stack"]
+    # the ensemble itself and its meta-learner are no base-model families
+    return [name for name in MODELS if name not in ("stack", "meta-lgbm")]
 
 
 def _schema() -> Table:

@@ -9,14 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from sklearn.base import clone
-from sklearn.metrics import f1_score
 
 from .config import DEFAULT_SEED, load_config, model_entry, model_params
 from .data import LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
-from .folds import iter_splits, load_or_make_folds, splits_with_extra
+from .folds import SharedFolds, load_or_make_folds
 from .models import make_model
+from .oof import FoldHook, out_of_fold_proba
 
 
 def read_params_file(path, model: str | None = None) -> dict:
@@ -100,34 +99,40 @@ def output_params(estimator, out, fold: int | None = None, asked=()) -> dict:
 
 def cross_validate(estimator, texts, y, fold, on_fold=None, extra_texts=None, extra_y=None,
                    extra_source=None, fold_params=None) -> list[float]:
-    """F1-micro of ``clone(estimator)`` on each fold.
+    """F1-micro of ``clone(estimator)`` on each fold (out-of-fold predictions of :mod:`mathcls.oof`).
 
     ``fold_params(k)``, when given, returns parameters set on fold ``k``'s clone (its output folders).
 
     ``extra_texts``/``extra_y`` (generated or augmented rows) join the training part of every
     fold and never its validation part; an extra row whose ``extra_source`` is a real row index
-    is left out of the fold that validates that row (see :func:`mathcls.folds.splits_with_extra`).
+    is left out of the fold that validates that row (see :class:`mathcls.folds.SharedFolds`).
     """
-    scores = []
     extra_texts = [] if extra_texts is None else list(extra_texts)
-    all_texts = np.asarray(list(texts) + extra_texts, dtype=object)
     all_y = np.asarray(y)
     if extra_texts:
         if extra_y is None or len(extra_y) != len(extra_texts):
             raise MathclsError("extra_y must give one label per extra text.")
         all_y = np.concatenate([all_y, np.asarray(extra_y, dtype=all_y.dtype)])
         source = np.full(len(extra_texts), -1, dtype=np.int64) if extra_source is None else np.asarray(extra_source)
-        splits = splits_with_extra(fold, source)
     else:
-        splits = iter_splits(fold)
-    for k, (tr, va) in enumerate(splits):
-        est = clone(estimator).set_params(**(fold_params(k) if fold_params else {}))
-        est.fit(list(all_texts[tr]), all_y[tr])
-        score = f1_score(all_y[va], est.predict(list(all_texts[va])), average="micro")
-        scores.append(float(score))
-        if on_fold:
-            on_fold(k, score)
-    return scores
+        source = None
+    hook = _FoldScores(all_y, on_fold, fold_params)
+    out_of_fold_proba(estimator, np.asarray(list(texts) + extra_texts, dtype=object), all_y,
+                      SharedFolds(fold, source), hooks=[hook])
+    return hook.scores
+
+
+class _FoldScores(FoldHook):
+    def __init__(self, y, on_fold=None, fold_params=None):
+        self.y, self.on_fold, self.fold_params, self.scores = y, on_fold, fold_params, []
+
+    def before_fit(self, fold, estimator):
+        return estimator.set_params(**self.fold_params(fold)) if self.fold_params else estimator
+
+    def after_fold(self, result):
+        self.scores.append(result.f1_micro(self.y))
+        if self.on_fold:
+            self.on_fold(result.fold, self.scores[-1])
 
 
 def train(model: str, data_dir, out, config=None, params_file=None, overrides=None, cv: int | None = None,

@@ -71,7 +71,21 @@ def test_train_with_generation_on_a_normal_corpus(tmp_path, competition_dir):
     res = train("tfidf", competition_dir, tmp_path / "m", cv=2, use_generation=True, generated_dir=tmp_path / "gen",
                 echo=lines.append)
     assert any("Adding 40 generated rows" in line for line in lines)
-    assert 0 <= res.cv_mean <= 1
+    # The CV scores are those of a fold loop written here: generated rows (no source) train every fold.
+    from mathcls.data import load_competition
+
+    comp = load_competition(competition_dir, need_test=False)
+    fold = np.asarray(json.loads((tmp_path / f".folds-{comp.data_hash}" / "folds.json").read_text())["fold"])
+    texts, y = comp.train["Question"].tolist(), comp.train["label"].to_numpy()
+    gen = load_generated(tmp_path / "gen")
+    expected = []
+    for k in range(2):
+        train_rows = [t for t, f in zip(texts, fold) if f != k] + gen["Question"].tolist()
+        train_y = np.concatenate([y[fold != k], gen["label"].to_numpy()])
+        pred = TfidfLogReg().fit(train_rows, train_y).predict([t for t, f in zip(texts, fold) if f == k])
+        expected.append((pred == y[fold == k]).mean())
+    assert res.cv_scores == pytest.approx(expected, abs=1e-12)
+    assert [line for line in lines if "fold " in line] == [f"  fold {k + 1}/2: F1-micro {s:.4f}" for k, s in enumerate(expected)]
 
 
 def test_load_generated_errors_and_default_folder(tmp_path, monkeypatch):

@@ -1,4 +1,5 @@
-"""StackingEnsemble: OOF discipline, caching, bias tuning, persistence."""
+"""StackingEnsemble: OOF discipline, folds, nested parameters, caching, bias tuning, the meta-learner,
+persistence."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from mathcls.models.base import TextClassifierMixin
 from mathcls.models.tfidf import TfidfLogReg
 from mathcls.persist import load_model, save_model
-from mathcls.stacking import StackingEnsemble, apply_bias, tune_bias
+from mathcls.stacking import MetaLGBMClassifier, StackingEnsemble, apply_bias, tune_bias
 
 from .conftest import make_corpus
 
@@ -104,12 +105,12 @@ def test_cache_reuses_base_models(tmp_path):
     first.fit(texts, y)
     entries = list((cache / "base").iterdir())
     assert len(entries) == 1 and (entries[0] / "done.json").is_file()
-    stamp = (entries[0] / "oof.npy").stat().st_mtime_ns
-    # Adding a model trains only the new one; the cached one is loaded, not refitted.
+    stamps = {p: p.stat().st_mtime_ns for p in entries[0].rglob("*") if p.is_file()}
+    # Adding a model trains only the new one; the cached one is loaded, not refitted or rewritten.
     second = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1)), ("word", TfidfLogReg(min_df=1, char_ngram_range=None))],
                               cv=3, cache_dir=str(cache), bias_tuning=False)
     second.fit(texts, y)
-    assert (entries[0] / "oof.npy").stat().st_mtime_ns == stamp
+    assert {p: p.stat().st_mtime_ns for p in entries[0].rglob("*") if p.is_file()} == stamps
     assert len(list((cache / "base").iterdir())) == 2
     np.testing.assert_allclose(second.oof_proba_["tfidf"], first.oof_proba_["tfidf"])
     # Other parameters are another cache entry.
@@ -143,10 +144,13 @@ def test_bias_tuning_fixes_a_shifted_class():
 @pytest.mark.parametrize("kwargs, message", [
     ({"estimators": []}, "estimators is empty"),
     ({"test_strategy": "vote"}, "test_strategy must be one of"),
-    ({"cv": 1}, "cv must be an integer >= 2"),
+    ({"cv": 1}, "cv must be an integer >= 2 or"),
     ({"meta_init": "zero"}, "meta_init must be"),
-    ({"final_estimator": TfidfLogReg()}, "meta_init='average' needs the default LightGBM"),
+    ({"final_estimator": TfidfLogReg(), "meta_n_trials": 3}, "meta_n_trials tunes the default meta-learner"),
     ({"estimators": [("a", TfidfLogReg()), ("a", TfidfLogReg())]}, "must be unique"),
+    ({"estimators": [("cv", TfidfLogReg())]}, "is a parameter name"),
+    ({"estimators": [("a__b", TfidfLogReg())]}, "contains '__'"),
+    ({"cv": "five"}, "cv must be an integer >= 2 or an object with split and get_n_splits"),
 ])
 def test_bad_parameters(kwargs, message):
     from mathcls.errors import ParameterError
@@ -197,7 +201,7 @@ def test_interrupted_base_model_resumes_at_the_next_fold(tmp_path):
 
 @pytest.mark.parametrize("k", [2, 5])
 def test_init_scores_reproduce_the_average(k):
-    from mathcls.stacking import _from_raw, _init_scores
+    from mathcls.stacking._meta_learner import _from_raw, _init_scores
 
     rng = np.random.default_rng(k)
     avg = rng.dirichlet(np.ones(k), size=20)
@@ -209,7 +213,6 @@ def test_stack_never_scores_below_the_plain_average():
     stack = StackingEnsemble([("word", TfidfLogReg(min_df=1, char_ngram_range=None)),
                               ("char", TfidfLogReg(min_df=1, word_ngram_range=None))], cv=4, random_state=0)
     stack.fit(texts, y)
-    assert stack.meta_kind_ in ("learned", "average")
     # Whichever meta-model is kept, the stack's OOF score is never below the plain average's.
     average = np.mean(list(stack.oof_proba_.values()), axis=0)
     assert stack.scores_["stack"]["f1_micro"] >= (stack.classes_[average.argmax(1)] == y).mean() - 1e-12
@@ -256,12 +259,12 @@ def test_pseudo_labelled_model_learns_from_unlabeled_rows_and_is_cached(tmp_path
     # Five times more (pseudo-labelled) rows help the student on its validation folds.
     assert stack.scores_["student"]["f1_micro"] >= plain.scores_["student"]["f1_micro"]
     assert stack.pseudo_label_counts_["student"] == [len(unlabeled)] * 3
-    # predict_proba on the unlabeled rows reuses the predictions made during fit, and they equal
-    # a fresh prediction; new texts are predicted as usual.
-    memo = stack.predict_proba(unlabeled)
+    # fit kept every base model's predictions on the unlabeled rows; they equal fresh predictions.
+    fresh = stack.base_predict_proba(unlabeled)
+    assert set(stack.unlabeled_base_proba_) == {"tfidf", "student"}
+    for name, proba in stack.unlabeled_base_proba_.items():
+        np.testing.assert_allclose(proba, fresh[name], atol=1e-12)
     assert stack.scores_["stack"]["predict_rows_per_s"] > 0
-    stack._unlabeled_memo = None
-    np.testing.assert_allclose(stack.predict_proba(unlabeled), memo, atol=1e-9)
     # A rerun loads both models from the cache; other unlabeled rows retrain the student only.
     entries = sorted(p.name for p in (cache / "base").iterdir())
     assert len(entries) == 2
@@ -297,3 +300,246 @@ def test_bad_pseudo_label_parameters(kwargs, fit_kwargs, message):
     stack = StackingEnsemble([("a", TfidfLogReg()), ("b", TfidfLogReg())], **kwargs)
     with pytest.raises(ParameterError, match=message):
         stack.fit(texts, y, **fit_kwargs)
+
+
+# ---------------------------------------------------------------- folds given as cv
+def test_cv_accepts_an_int_or_any_splitter():
+    from sklearn.model_selection import KFold
+
+    from mathcls.folds import make_folds
+
+    texts, y = make_corpus(6, seed=15)
+    splitter = KFold(3, shuffle=True, random_state=0)
+    stack = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1))], cv=splitter, bias_tuning=False).fit(texts, y)
+    expected = np.empty(len(y), dtype=np.int64)
+    for k, (_, valid) in enumerate(splitter.split(texts)):
+        expected[valid] = k
+    np.testing.assert_array_equal(stack.fold_, expected)
+    assert len(stack.estimators_["tfidf"]) == 3
+    by_int = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1))], cv=4, random_state=3, bias_tuning=False).fit(texts, y)
+    np.testing.assert_array_equal(by_int.fold_, make_folds(y, 4, 3))
+
+
+def test_a_splitter_that_validates_a_row_twice_is_refused():
+    from sklearn.model_selection import ShuffleSplit
+
+    from mathcls.errors import ParameterError
+
+    texts, y = make_corpus(6, seed=15)
+    stack = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1))], cv=ShuffleSplit(3, test_size=0.5, random_state=0))
+    with pytest.raises(ParameterError, match="validated exactly once"):
+        stack.fit(texts, y)
+
+
+# ---------------------------------------------------------------- nested parameters
+def test_base_model_parameters_are_nested_parameters():
+    stack = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1)), ("word", TfidfLogReg(min_df=1, char_ngram_range=None))],
+                             cv=3, bias_tuning=False)
+    params = stack.get_params(deep=True)
+    assert params["tfidf__C"] == TfidfLogReg().C and params["word__char_ngram_range"] is None
+    assert "tfidf__C" not in stack.get_params(deep=False)
+    stack.set_params(tfidf__C=3.0, word=TfidfLogReg(min_df=1, C=0.5, char_ngram_range=None))
+    assert dict(stack.estimators)["tfidf"].C == 3.0 and dict(stack.estimators)["word"].C == 0.5
+    texts, y = make_corpus(6, seed=16)
+    stack.fit(texts, y)
+    assert {m.C for m in stack.estimators_["tfidf"]} == {3.0}
+    assert {m.C for m in stack.estimators_["word"]} == {0.5}
+
+
+# ---------------------------------------------------------------- no hidden state
+class CountingTfidf(TfidfLogReg):
+    """Counts fits and predict_proba calls of every clone (class attributes)."""
+
+    calls = []
+    fits = []
+
+    def fit(self, X, y):
+        CountingTfidf.fits.append(len(X))
+        return super().fit(X, y)
+
+    def predict_proba(self, X):
+        CountingTfidf.calls.append(len(X))
+        return super().predict_proba(X)
+
+
+def test_predict_proba_after_fit_predicts_again():
+    texts, y = make_corpus(6, seed=17)
+    unlabeled = make_corpus(2, seed=18)[0][:5]  # a length no validation fold has
+    CountingTfidf.calls = []
+    stack = StackingEnsemble([("tfidf", CountingTfidf(min_df=1))], cv=3, bias_tuning=False)
+    stack.fit(texts, y, unlabeled_X=unlabeled)
+    assert CountingTfidf.calls.count(len(unlabeled)) == 3  # fit: each fold model on the unlabeled rows
+    CountingTfidf.calls = []
+    before = stack.predict_proba(unlabeled)
+    assert CountingTfidf.calls == [len(unlabeled)] * 3  # predict_proba asks every fold model again
+    # And it uses the fitted models as they are now: swap them for one that is sure of class 0.
+    stack.estimators_["tfidf"] = [CountingTfidf(min_df=1).fit(texts, np.where(np.arange(len(y)) % 5, 0, 1))]
+    after = stack.predict_proba(unlabeled)
+    assert not np.allclose(after, before)
+
+
+# ---------------------------------------------------------------- the meta-learner
+def _probability_table(n=240, seed=0):
+    """Two noisy 'base models' over 3 classes plus a free feature that decides the class when it is large."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    blocks = []
+    for _ in range(2):
+        logits = rng.normal(size=(n, 3))
+        logits[np.arange(n), y] += 0.7
+        blocks.append(np.exp(logits) / np.exp(logits).sum(1, keepdims=True))
+    free = np.where(rng.random(n) < 0.5, y + 10.0, rng.normal(size=n))
+    return np.hstack(blocks + [free[:, None]]), y
+
+
+def test_meta_learner_learns_corrections_and_round_trips(tmp_path):
+    X, y = _probability_table()
+    meta = MetaLGBMClassifier(n_base_models=2, n_estimators=200, learning_rate=0.1, bias_tuning=False, cv=3)
+    meta.fit(X, y)
+    average = (X[:, :3] + X[:, 3:6]) / 2
+    # The free column carries the class for half the rows: the trees beat the plain average out of fold.
+    assert meta.kind_ == "learned"
+    assert (meta.oof_proba_.argmax(1) == y).mean() > (average.argmax(1) == y).mean() + 0.1
+    proba = meta.predict_proba(X)
+    np.testing.assert_allclose(proba.sum(1), 1, atol=1e-9)
+    loaded = load_model(save_model(meta, tmp_path / "meta"))
+    assert isinstance(loaded, MetaLGBMClassifier) and loaded.kind_ == "learned"
+    np.testing.assert_allclose(loaded.predict_proba(X), proba, atol=1e-12)
+
+
+def test_meta_learner_keeps_the_average_when_it_cannot_cross_fit():
+    from mathcls.folds import SharedFolds
+
+    X, y = _probability_table(n=60, seed=1)
+    y[0] = 7  # a class with one row is missing from the training part of the fold that validates it
+    meta = MetaLGBMClassifier(n_base_models=2, bias_tuning=False, cv=SharedFolds(np.arange(60) % 3))
+    zero = np.zeros((60, 1))  # the base models never predict class 7
+    X = np.hstack([X[:, :3], zero, X[:, 3:6], zero, X[:, 6:]])  # blocks of 4 classes: 0, 1, 2, 7
+    meta.fit(X, y)
+    assert meta.kind_ == "average" and meta.booster_ is None
+    expected = (X[:, :4] + X[:, 4:8]) / 2
+    np.testing.assert_allclose(meta.predict_proba(X), expected, atol=1e-12)
+
+
+def test_meta_learner_refuses_texts_and_a_table_that_does_not_fit_its_blocks():
+    from mathcls.errors import ParameterError
+
+    X, y = _probability_table()
+    with pytest.raises(ValueError, match="numeric table"):
+        MetaLGBMClassifier().fit(np.asarray(["a"] * len(y)), y)
+    with pytest.raises(ParameterError, match="set n_base_models"):
+        MetaLGBMClassifier().fit(X, y)  # 7 columns are not blocks of 3
+    with pytest.raises(ParameterError, match="set n_base_models"):
+        MetaLGBMClassifier(n_base_models=3).fit(X, y)
+
+
+def test_logistic_regression_can_replace_the_meta_learner(tmp_path):
+    from sklearn.linear_model import LogisticRegression
+
+    from mathcls.errors import ModelFolderError
+    from mathcls.features import text_features
+    from mathcls.folds import SharedFolds
+
+    texts, y = noisy_corpus(12, seed=19)
+    stack = StackingEnsemble([("word", TfidfLogReg(min_df=1, char_ngram_range=None)),
+                              ("char", TfidfLogReg(min_df=1, word_ngram_range=None))], cv=3,
+                             final_estimator=LogisticRegression(max_iter=2000), random_state=0)
+    stack.fit(texts, y)
+    assert isinstance(stack.final_estimator_, LogisticRegression)
+    # Its input: each base model's probabilities, then the text features.
+    base = stack.base_predict_proba(texts[:9])
+    table = np.hstack([base["word"], base["char"], text_features(texts[:9])])
+    np.testing.assert_allclose(stack.predict_proba(texts[:9]), stack.final_estimator_.predict_proba(table), atol=1e-12)
+    # The stack's OOF probabilities are the logistic regression cross-fitted on the OOF table.
+    oof_table = np.hstack([stack.oof_proba_["word"], stack.oof_proba_["char"], text_features(texts)])
+    expected = np.zeros((len(y), len(stack.classes_)))
+    for train, valid in SharedFolds(stack.fold_).split():
+        lr = LogisticRegression(max_iter=2000).fit(oof_table[train], y[train])
+        expected[np.ix_(valid, np.searchsorted(stack.classes_, lr.classes_))] = lr.predict_proba(oof_table[valid])
+    np.testing.assert_allclose(stack.stack_oof_proba_, expected, atol=1e-9)
+    with pytest.raises(ModelFolderError, match="not a registered mathcls model"):
+        save_model(stack, tmp_path / "stack")
+
+
+def test_a_registered_meta_learner_given_as_final_estimator_saves(tmp_path):
+    texts, y = make_corpus(8, seed=20)
+    stack = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1))], cv=3,
+                             final_estimator=MetaLGBMClassifier(n_base_models=1, n_estimators=20, cv=3)).fit(texts, y)
+    loaded = load_model(save_model(stack, tmp_path / "stack"))
+    assert loaded.final_estimator.n_estimators == 20
+    np.testing.assert_allclose(loaded.predict_proba(texts), stack.predict_proba(texts), atol=1e-9)
+
+
+# ---------------------------------------------------------------- saved folders
+def test_a_version_1_stack_folder_still_loads(tmp_path):
+    """Version 1 kept the default meta-learner in meta_lightgbm.txt and its state in stack.json."""
+    import json
+    import shutil
+
+    texts, y = noisy_corpus(16, seed=21)
+    stack = StackingEnsemble([("word", TfidfLogReg(min_df=1, char_ngram_range=None)),
+                              ("char", TfidfLogReg(min_df=1, word_ngram_range=None))], cv=3, random_state=2)
+    stack.fit(texts, y)
+    folder = save_model(stack, tmp_path / "stack")
+    meta = stack.final_estimator_
+    info = json.loads((folder / "stack.json").read_text())
+    old = {"meta_kind": meta.kind_, "models": info["models"],
+           "bias": None if meta.bias_ is None else meta.bias_.tolist(),
+           "meta_classes": None if meta.booster_ is None else list(range(len(stack.classes_))),
+           "feature_names": info["feature_names"], "scores": info["scores"], "meta_params": meta.lgbm_params_,
+           "n_classes": info["n_classes"]}
+    shutil.rmtree(folder / "meta")
+    if meta.booster_ is not None:
+        meta.booster_.save_model(str(folder / "meta_lightgbm.txt"))
+    (folder / "stack.json").write_text(json.dumps(old))
+    manifest = json.loads((folder / "manifest.json").read_text())  # version 1 folders had no payload hashes
+    manifest.pop("payload_sha256")
+    (folder / "manifest.json").write_text(json.dumps({**manifest, "format_version": 1}))
+    loaded = load_model(folder)
+    np.testing.assert_allclose(loaded.predict_proba(texts), stack.predict_proba(texts), atol=1e-9)
+    assert loaded.final_estimator_.kind_ == meta.kind_
+
+
+def test_a_crash_while_writing_done_json_leaves_no_marker(tmp_path, monkeypatch):
+    import json
+    import pathlib
+
+    texts, y = make_corpus(8, seed=22)
+    cache = tmp_path / "cache"
+    real_write_text = pathlib.Path.write_text
+
+    def crash_on_marker(self, data, *args, **kwargs):
+        if self.name.startswith(".done.json"):
+            real_write_text(self, data[: len(data) // 2], *args, **kwargs)  # half written, then the crash
+            raise Crash
+        return real_write_text(self, data, *args, **kwargs)
+
+    make = lambda: StackingEnsemble([("tfidf", CountingTfidf(min_df=1))], cv=3, cache_dir=str(cache),  # noqa: E731
+                                    bias_tuning=False)
+    from mathcls import models
+
+    models.MODELS["counting"] = "tests.test_stacking:CountingTfidf"
+    try:
+        with monkeypatch.context() as patch:
+            patch.setattr(pathlib.Path, "write_text", crash_on_marker)
+            with pytest.raises(Crash):
+                make().fit(texts, y)
+        (entry,) = (cache / "base").iterdir()
+        assert not (entry / "done.json").exists()
+        assert not [p.name for p in entry.iterdir() if p.name.startswith(".")]  # no temporary left behind
+        # The rerun fits nothing (every fold was stored) and writes a marker that parses.
+        CountingTfidf.fits = []
+        again = make().fit(texts, y)
+        assert CountingTfidf.fits == []
+        assert json.loads((entry / "done.json").read_text())["models"] == [f"fold-{k}/model" for k in range(3)]
+        assert again.scores_["tfidf"]["f1_micro"] > 0.5
+    finally:
+        del models.MODELS["counting"]
+
+
+def test_the_meta_learner_is_not_a_base_model_family_in_a_config():
+    from mathcls.errors import MathclsError
+    from mathcls.pipeline import resolve_config
+
+    with pytest.raises(MathclsError, match="unknown model family 'meta-lgbm'"):
+        resolve_config({"models": {"meta": {"family": "meta-lgbm"}}})

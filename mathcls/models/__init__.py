@@ -13,7 +13,8 @@ from ..errors import MathclsError, did_you_mean
 #: Registry of estimator families: CLI/config name -> "module:Class".
 MODELS: dict[str, str] = {
     "tfidf": "mathcls.models.tfidf:TfidfLogReg",
-    "stack": "mathcls.stacking:StackingEnsemble",
+    "stack": "mathcls.stacking._ensemble:StackingEnsemble",
+    "meta-lgbm": "mathcls.stacking._meta_learner:MetaLGBMClassifier",
     "transformer": "mathcls.models.transformer:TransformerClassifier",
     "setfit": "mathcls.models.setfit:SetFitClassifier",
 }

@@ -1,11 +1,12 @@
 """The tuning objective: mean F1-micro over the shared folds, with pruning and a deadline.
 
 :class:`CVObjective` holds the data and the folds. For each trial it samples the parameters from
-the search space, clones the estimator, applies them with ``set_params`` and fits one clone per
-fold. After every fold it reports the running mean to the trial (the pruner may stop it) and checks
-the worker's deadline; estimators that take ``callbacks`` (the transformer) also get
-:class:`PruningCallback` and :class:`DeadlineCallback`, which do the same after every epoch on the
-validation F1. Per-fold scores and fit seconds go into the trial's user attributes.
+the search space, clones the estimator, applies them with ``set_params`` and gets its out-of-fold
+predictions from :func:`mathcls.oof.out_of_fold_proba` (one clone per fold), with :class:`_TrialFolds`
+as the fold hook: before each fold it checks the worker's deadline, after each fold it reports the
+running mean to the trial (the pruner may stop it). Estimators that take ``callbacks`` (the
+transformer) also get :class:`PruningCallback` and :class:`DeadlineCallback`, which do the same after
+every epoch on the validation F1. Per-fold scores and fit seconds go into the trial's user attributes.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import time
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.metrics import f1_score
 
-from ..folds import splits_with_extra
+from ..folds import SharedFolds
+from ..oof import FoldHook, out_of_fold_proba
 from ..persist import encode_param
 from .spaces import suggest
 
@@ -94,7 +95,7 @@ class CVObjective:
         Fold id of each real row (``mathcls.folds.load_or_make_folds``).
     extra_texts, extra_y, extra_source : optional
         Generated/augmented rows added to training folds only; ``extra_source[j]`` is the real
-        row a copy came from (or -1), see :func:`mathcls.folds.splits_with_extra`.
+        row a copy came from (or -1), see :class:`mathcls.folds.SharedFolds`.
     deadline : float or None
         ``time.monotonic()`` value after which a running trial stops at its next fold or epoch.
     epoch_stride : int or None
@@ -122,42 +123,49 @@ class CVObjective:
         self.current_trial_number = None
         self._takes_callbacks = "callbacks" in estimator.get_params(deep=False)
 
-    def _check_deadline(self, trial, where):
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            raise DeadlineReached(trial.number, where)
-
     def __call__(self, trial) -> float:
-        import optuna
-
         self.current_trial_number = trial.number
         params = suggest(trial, self.space)
         trial.set_user_attr("estimator_params", {k: encode_param(v) for k, v in params.items()})
         base = clone(self.estimator).set_params(**params)
-        n_folds = int(self.fold.max()) + 1
-        scores, seconds = [], []
-        for k, (train_idx, valid_idx) in enumerate(splits_with_extra(self.fold, self.extra_source)):
-            self._check_deadline(trial, f"before fold {k + 1}")
-            est = clone(base)
-            per_epoch = self._takes_callbacks and self.epoch_stride is not None
-            if self._takes_callbacks:
-                callbacks = list(est.get_params(deep=False).get("callbacks") or [])
-                callbacks.append(("tune_deadline", DeadlineCallback(self.deadline, trial.number)))
-                if per_epoch:
-                    callbacks.append(("tune_pruning", PruningCallback(trial, k, self.epoch_stride)))
-                est.set_params(callbacks=callbacks)
-            try:
-                t0 = time.perf_counter()
-                est.fit(list(self.texts[train_idx]), self.y[train_idx])
-                seconds.append(round(time.perf_counter() - t0, 3))
-                pred = est.predict(list(self.texts[valid_idx]))
-                scores.append(float(f1_score(self.y[valid_idx], pred, average="micro")))
-            finally:
-                del est
-                free_memory()
-            trial.set_user_attr("fold_scores", scores)
-            trial.set_user_attr("fit_seconds", seconds)
-            if not per_epoch:
-                trial.report(float(np.mean(scores)), k)
-                if k < n_folds - 1 and trial.should_prune():
-                    raise optuna.TrialPruned(f"pruned after fold {k + 1} (mean F1-micro {np.mean(scores):.4f})")
-        return float(np.mean(scores))
+        hook = _TrialFolds(trial, self.y, int(self.fold.max()) + 1, self.deadline,
+                           self.epoch_stride if self._takes_callbacks else None, self._takes_callbacks)
+        try:
+            out_of_fold_proba(base, self.texts, self.y, SharedFolds(self.fold, self.extra_source), hooks=[hook])
+        finally:
+            free_memory()
+        return float(np.mean(hook.scores))
+
+
+class _TrialFolds(FoldHook):
+    """Per fold of a trial: deadline check and callbacks before fitting; score, report, prune after."""
+
+    def __init__(self, trial, y, n_folds, deadline, epoch_stride, takes_callbacks):
+        self.trial, self.y, self.n_folds = trial, y, n_folds
+        self.deadline, self.epoch_stride, self.takes_callbacks = deadline, epoch_stride, takes_callbacks
+        self.scores, self.seconds = [], []
+
+    def before_fit(self, fold, estimator):
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise DeadlineReached(self.trial.number, f"before fold {fold + 1}")
+        if self.takes_callbacks:
+            callbacks = list(estimator.get_params(deep=False).get("callbacks") or [])
+            callbacks.append(("tune_deadline", DeadlineCallback(self.deadline, self.trial.number)))
+            if self.epoch_stride is not None:
+                callbacks.append(("tune_pruning", PruningCallback(self.trial, fold, self.epoch_stride)))
+            estimator.set_params(callbacks=callbacks)
+        return estimator
+
+    def after_fold(self, result):
+        import optuna
+
+        free_memory()  # the fold's model is already dropped
+        self.scores.append(result.f1_micro(self.y))
+        self.seconds.append(round(result.fit_seconds, 3))
+        self.trial.set_user_attr("fold_scores", self.scores)
+        self.trial.set_user_attr("fit_seconds", self.seconds)
+        if self.epoch_stride is None:  # no per-epoch reports: report per fold
+            k, mean = result.fold, float(np.mean(self.scores))
+            self.trial.report(mean, k)
+            if k < self.n_folds - 1 and self.trial.should_prune():
+                raise optuna.TrialPruned(f"pruned after fold {k + 1} (mean F1-micro {mean:.4f})")
