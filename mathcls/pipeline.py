@@ -8,6 +8,10 @@ and base models resume fold by fold from ``<out>/cache``):
 3. ``stack``: out-of-fold training of every base model on the shared folds, LightGBM meta-learner,
    bias tuning; the ensemble is saved to ``<out>/model``
 4. ``predict``: ``submission.csv``, ``test_proba.csv``, ``leaderboard.csv`` and a summary
+
+With a time limit (``--time-limit`` or ``[run] time_limit``), :mod:`mathcls.plan` probes the machine
+and plans before stage 2, and stage 3 first trains the base models one at a time by priority within
+the budget; the stack is then built from the models that finished all their folds.
 """
 
 from __future__ import annotations
@@ -28,19 +32,23 @@ from .errors import MathclsError
 from .folds import load_or_make_folds
 from .persist import decode_param, encode_param
 
-#: Used when no --config is given: fits a 2-core CPU (the same as experiments/cpu.toml).
+#: Used when no --config is given: the same as experiments/cpu.toml, planned to its 60-minute limit.
 DEFAULT_CONFIG: dict = {
     "seed": DEFAULT_SEED,
     "cv": 4,
+    "run": {"time_limit": "60m"},
     "models": {
-        "tfidf": {"family": "tfidf", "enabled": True,
+        "tfidf": {"family": "tfidf", "enabled": True, "priority": 1,
                   "params": {"C": 50.5, "char_ngram_range": (2, 6), "min_df": 1, "class_weight": "balanced",
                              "char_max_features": 200000}},
-        "embed": {"family": "setfit", "enabled": True, "params": {"body_epochs": 0, "max_length": 256}},
-        "transformer": {"family": "transformer", "enabled": True,
-                        "params": {"epochs": 2, "max_length": 128, "validation_fraction": 0.0}},
-        "transformer2": {"family": "transformer", "enabled": True,
-                         "params": {"epochs": 2, "max_length": 256, "seed": 1, "validation_fraction": 0.0}},
+        "embed": {"family": "setfit", "enabled": True, "priority": 2, "params": {"body_epochs": 0, "max_length": 256},
+                  "budget": {"max_length": [128, 256]}},
+        "transformer": {"family": "transformer", "enabled": True, "priority": 3,
+                        "params": {"epochs": 2, "max_length": 128, "validation_fraction": 0.0},
+                        "budget": {"epochs": [1, 2], "max_length": [128]}},
+        "transformer2": {"family": "transformer", "enabled": True, "priority": 4,
+                         "params": {"epochs": 2, "max_length": 256, "seed": 1, "validation_fraction": 0.0},
+                         "budget": {"epochs": [1, 2], "max_length": [128, 256]}},
     },
     "stack": {"test_strategy": "fold-average", "bias_tuning": True, "extra_features": True, "meta_n_trials": 10,
               "pseudo_label": []},
@@ -81,8 +89,8 @@ def resolve_config(config=None, base: dict | None = None) -> dict:
 
     user = config if isinstance(config, dict) else load_config(config)
     if user.get("models"):
-        # A config that lists models replaces the default model list instead of adding to it.
-        cfg = merge({k: v for k, v in (base or DEFAULT_CONFIG).items() if k != "models"}, user)
+        # A config that lists models replaces the default model list (and the time limit planned for it).
+        cfg = merge({k: v for k, v in (base or DEFAULT_CONFIG).items() if k not in ("models", "run")}, user)
     else:
         cfg = merge(base or DEFAULT_CONFIG, user)
     for name, entry in cfg.get("models", {}).items():
@@ -149,6 +157,62 @@ def _build_estimator(name, entry, out, tuned=None):
     if "output_dir" in valid and "output_dir" not in params:
         est.set_params(output_dir=None)
     return est
+
+
+# ---------------------------------------------------------------------------------------- time limit
+def _time_budget(cfg: dict, time_limit=None):
+    """A started :class:`mathcls.plan.Budget` for ``--time-limit`` or ``[run] time_limit``; ``None``
+    without a limit. A bad duration is a one-line error before any data is read."""
+    from .plan import Budget, read_time_limit
+
+    limit = read_time_limit(cfg, time_limit)
+    return None if limit is None else Budget(limit)
+
+
+def time_budget(config=None, time_limit=None, base_config=None):
+    """The budget ``build`` would use, started now; ``mathcls run`` takes it early to catch signals."""
+    return _time_budget(resolve_config(config, base_config), time_limit)
+
+
+def _plan_run(comp, cfg, names, out, seed, cv, extra, budget, echo):
+    """Probe this machine and plan the run's models within the budget (prints the plan)."""
+    from .plan.probe import DataShape
+    from .plan.runner import make_run_plan
+
+    data = DataShape(comp.train[TEXT].tolist(), comp.train[LABEL].to_numpy(), comp.test[TEXT].tolist(), cv,
+                     n_extra=len(extra[0]) if extra else 0, data_hash=comp.data_hash)
+    return make_run_plan(cfg, names, data, out, budget, seed=seed, echo=echo)
+
+
+def _train_within_budget(run_plan, cfg, names, out, tuned, texts, y, fold, extra_rows):
+    """Train the base models one at a time, by priority, within the budget. Each fills the fold cache
+    the stack reads, so the stack is then built from the finished ones without training again.
+    Returns those models (config order) and their parameters with the plan's settings."""
+    from sklearn.dummy import DummyClassifier
+
+    from .stacking import StackingEnsemble
+
+    stack_cfg = cfg.get("stack", {})
+
+    def fit_model(name, settings, callbacks):
+        est = _build_estimator(name, cfg["models"][name], out, {**tuned.get(name, {}), **settings})
+        if "callbacks" in est.get_params(deep=False):
+            est.set_params(callbacks=list(est.callbacks or []) + callbacks)
+        # A one-model stack with a trivial meta-learner: the base model's folds land in the shared cache.
+        alone = StackingEnsemble([(name, est)], final_estimator=DummyClassifier(), meta_init="none",
+                                 extra_features=False, bias_tuning=False, cv=int(cfg.get("cv", 5)),
+                                 test_strategy=stack_cfg.get("test_strategy", "fold-average"),
+                                 cache_dir=str(out / "cache"), random_state=int(cfg.get("seed", DEFAULT_SEED)))
+        alone.fit(texts, y, fold=fold, **extra_rows)
+        return alone.scores_[name]
+
+    finished = set(run_plan.train(fit_model))
+    if not finished:
+        why = f"{run_plan.budget.stop_reason} came" if run_plan.budget.stop_reason else "The time limit ran out"
+        raise MathclsError(f"{why} before any model finished all its folds; rerun with a larger --time-limit "
+                           f"(finished folds are cached and resume).")
+    kept = [name for name in names if name in finished]
+    return kept, {**tuned, **{name: {**tuned.get(name, {}), **run_plan.settings(name)} for name in kept}}
 
 
 # ---------------------------------------------------------------------------------------- state
@@ -262,8 +326,12 @@ def _tensorboard(out: Path, board: pd.DataFrame):
 
 
 def build(data_dir, out, config=None, models=None, params_from=None, use_generation=False, generated_dir=None,
-          tune_models=True, base_config=None, echo=print) -> RunResult:
-    """Tune (optionally), stack and predict. ``mathcls run`` and ``mathcls stack`` both call this."""
+          tune_models=True, base_config=None, time_limit=None, budget=None, echo=print) -> RunResult:
+    """Tune (optionally), stack and predict. ``mathcls run`` and ``mathcls stack`` both call this.
+
+    ``time_limit`` (``"45m"``; ``"none"`` for no limit) overrides the config's ``[run] time_limit``;
+    ``budget`` (a started :class:`mathcls.plan.Budget`) overrides both.
+    """
     from .persist import save_model
     from .submission import make_submission, validate_submission, write_csv_atomic
 
@@ -272,6 +340,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     cfg = resolve_config(config, base_config)
     names = enabled_models(cfg, models)
     seed, cv = int(cfg.get("seed", DEFAULT_SEED)), int(cfg.get("cv", 5))
+    budget = budget if budget is not None else _time_budget(cfg, time_limit)
     # Reject bad model or stack parameters before any data is read or anything is written.
     _ensemble(cfg, names, out, {})._validate_params()
     if params_from and not Path(params_from).is_dir():
@@ -282,7 +351,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": seed,
                                   "cv": cv, "models": names, "use_generation": use_generation,
                                   "versions": package_versions()})
-    _write_resolved_config(out, cfg, names)
+    _write_resolved_config(out, cfg, names, budget)
 
     extra = None
     if use_generation:
@@ -295,9 +364,11 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
         extra = _load_extra(comp, generated_dir)
         echo(f"Using {len(extra[0])} generated rows in the training folds.")
 
+    run_plan = _plan_run(comp, cfg, names, out, seed, cv, extra, budget, echo) if budget is not None else None
+    tune_cfg = run_plan.tuning_config(cfg) if run_plan is not None else cfg
     tuned = {}
     for name in names:
-        entry = cfg["models"][name]
+        entry = tune_cfg["models"][name]
         if params_from:
             best = find_best_params(params_from, name, entry["family"])
             if best:
@@ -307,21 +378,26 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
             stage = f"tune:{name}"
             done = state.finished(stage)
             if done is None:
-                best = _tune_stage(comp, cfg, name, entry, out, seed, cv, use_generation, generated_dir, echo)
+                best = _tune_stage(comp, tune_cfg, name, entry, out, seed, cv, use_generation, generated_dir, echo)
                 state.mark(stage, {k: encode_param(v) for k, v in (best or {}).items()})
             else:
                 best = {k: decode_param(v) for k, v in done.items()} or None
                 echo(f"{name}: tuned parameters from the earlier run: {best}")
             if best:
                 tuned[name] = best
+    if run_plan is not None:  # tuned parameters cost what they cost: price them again
+        for name, best in tuned.items():
+            run_plan.use_params(name, best)
 
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()
     fold = load_or_make_folds(out, y, cv, seed, comp.data_hash)
+    extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), extra)) if extra else {}
+    if run_plan is not None:
+        names, tuned = _train_within_budget(run_plan, cfg, names, out, tuned, texts, y, fold, extra_rows)
     echo(f"Stage stack: {len(names)} base model(s) × {cv} folds on {len(texts)} rows")
     stack = _ensemble(cfg, names, out, tuned)
     test_texts = comp.test[TEXT].tolist()
-    extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), extra)) if extra else {}
     stack.fit(texts, y, fold=fold, unlabeled_X=test_texts, **extra_rows)
     model_dir = save_model(stack, out / "model", train_sha256=comp.train_sha256,
                            extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(comp.root)})
@@ -342,9 +418,13 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     write_csv_atomic(proba_frame(comp.test[ID], proba, stack.classes_), out / "test_proba.csv")
     submission = write_csv_atomic(sub, out / "submission.csv")
     board = _leaderboard(stack, rows_per_s)
+    if run_plan is not None:  # planned vs actual seconds, and the models that did not finish
+        board = run_plan.leaderboard(board)
     write_csv_atomic(board, out / "leaderboard.csv")
     _tensorboard(out, board)
     result = RunResult(out, board, submission, model_dir, time.perf_counter() - t_start)
+    if run_plan is not None:
+        result.extra["plan"] = run_plan.report(board)
     labels_file = Path(comp.root) / "test_labels.csv"  # present in demo data sets
     if labels_file.is_file():
         truth = pd.read_csv(labels_file, dtype={ID: str})
@@ -356,11 +436,15 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     return result
 
 
-def _write_resolved_config(out: Path, cfg: dict, names):
+def _write_resolved_config(out: Path, cfg: dict, names, budget=None):
     import tomli_w
 
     resolved = copy.deepcopy(cfg)
-    resolved["run"] = {"models": list(names)}
+    resolved["run"] = {**resolved.get("run", {}), "models": list(names)}
+    if budget is not None:
+        resolved["run"]["time_limit"] = f"{budget.limit:g}s"
+    else:
+        resolved["run"].pop("time_limit", None)
     write_text(out / "config.resolved.toml", tomli_w.dumps(_tomlable(resolved)))
 
 
@@ -374,7 +458,7 @@ def _tomlable(value):
     return value
 
 
-def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult:
+def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240, **build_options) -> RunResult:
     """Generate a synthetic 8-topic competition and run the whole pipeline on it."""
     from .generate import make_demo_competition
 
@@ -383,12 +467,14 @@ def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult
     if not (data / "train.csv").is_file():
         echo(f"Generating a synthetic competition in {data}")
         make_demo_competition(data, n_per_class=n_per_class, n_test=n_test, seed=0)
-    return build(data, out, config=None, base_config=DEMO_CONFIG, echo=echo)
+    return build(data, out, config=None, base_config=DEMO_CONFIG, echo=echo, **build_options)
 
 
 def summary(result: RunResult) -> str:
     lines = ["", "Leaderboard (out-of-fold, same folds for every model):",
              result.leaderboard.to_string(index=False), ""]
+    if "plan" in result.extra:
+        lines += [result.extra["plan"], ""]
     if result.test_f1_micro is not None:
         lines.append(f"Demo test F1-micro (hidden labels): {result.test_f1_micro:.4f}")
     lines += [f"Submission: {result.submission}", f"Model:      {result.model_dir}",
