@@ -41,12 +41,17 @@ class Cost:
         return {"fold": round(self.fold, 2), "once": round(self.once, 2), "stack": round(self.stack, 2)}
 
 
-def estimate(family: str, params: dict, data: DataShape, probe: Probe) -> Cost:
-    """The cost of one model of ``family`` with ``params`` (all settings applied) on ``data``."""
+def estimate(family: str, params: dict, data: DataShape, probe: Probe, probe_length: int | None = None) -> Cost:
+    """The cost of one model of ``family`` with ``params`` (all settings applied) on ``data``.
+
+    Neural speeds are measured at ``probe_length`` tokens (the largest ``max_length`` the model may
+    get; default its own) and applied to shorter lengths per token, which slightly overestimates
+    them (attention grows faster than the length) but measures each model once.
+    """
     if family == "transformer":
-        return _transformer(params, data, probe)
+        return _transformer(params, data, probe, probe_length)
     if family == "setfit":
-        return _setfit(params, data, probe)
+        return _setfit(params, data, probe, probe_length)
     if family == "tfidf":
         return _fitted(probe.tfidf(params), data)
     if isinstance(params.get("epochs"), int) and params["epochs"] > 1:
@@ -61,8 +66,8 @@ def _mean_tokens(lengths: np.ndarray, max_length: int) -> float:
     return float(np.minimum(lengths, max_length).mean()) * PADDING if len(lengths) else float(max_length)
 
 
-def _transformer(params: dict, data: DataShape, probe: Probe) -> Cost:
-    m = probe.transformer(params)
+def _transformer(params: dict, data: DataShape, probe: Probe, probe_length=None) -> Cost:
+    m = probe.transformer({**params, "max_length": probe_length or params.get("max_length", 256)})
     length = int(params.get("max_length", 256))
     train_len, test_len = probe.token_lengths(params.get("model"), bool(params.get("normalize", True)))
     tokens = _mean_tokens(train_len, length)
@@ -74,8 +79,8 @@ def _transformer(params: dict, data: DataShape, probe: Probe) -> Cost:
                 stack=data.cv * (m["setup_seconds"] + test + m["save_seconds"]))
 
 
-def _setfit(params: dict, data: DataShape, probe: Probe) -> Cost:
-    enc = probe.encoder(params)
+def _setfit(params: dict, data: DataShape, probe: Probe, probe_length=None) -> Cost:
+    enc = probe.encoder({**params, "max_length": probe_length or params.get("max_length", 256)})
     length = int(params.get("max_length", 256))
     train_len, test_len = probe.token_lengths(params.get("model"), bool(params.get("normalize", True)))
     train_tokens, test_tokens = _mean_tokens(train_len, length), _mean_tokens(test_len, length)

@@ -26,9 +26,11 @@ import numpy as np
 from ..config import cache_dir, package_versions, write_json
 
 #: Batches a neural probe trains: the first warms up, the others are timed.
-PROBE_BATCHES = 4
+PROBE_BATCHES = 3
 #: Rows the TF-IDF probe fits on (and half of it), capped by the fold size.
-TFIDF_ROWS = 2000
+TFIDF_ROWS = 1200
+#: Rows a neural probe predicts (and encodes) at full length.
+PREDICT_ROWS = 32
 #: Rows a probe of another family fits on.
 GENERIC_ROWS = 32
 
@@ -179,8 +181,7 @@ class Probe:
         t0 = self.clock()
         est.fit(texts, np.arange(len(texts)) % 2)
         per_batch = statistics.median(timer.batch_seconds()[1:])
-        pbs = int(settings.get("predict_batch_size", 64))
-        rows = self._long_texts(pbs, length)
+        rows = self._long_texts(min(PREDICT_ROWS, int(settings.get("predict_batch_size", 64))), length)
         est.predict_proba(rows[:8])  # warm up the inference path
         t1 = self.clock()
         est.predict_proba(rows)
@@ -208,7 +209,7 @@ class Probe:
         t0 = self.clock()
         load_sentence_transformer(params.get("model"), params.get("device"))
         setup = self.clock() - t0
-        texts = self._long_texts(bs, length)
+        texts = self._long_texts(min(PREDICT_ROWS, bs), length)
         kw = dict(model=params.get("model"), max_length=length, batch_size=bs, device=params.get("device"), cache=False)
         encode(texts[:8], **kw)
         t1 = self.clock()

@@ -72,11 +72,13 @@ def _zero():
 def _options(spec: ModelSpec, params: dict, data: DataShape, probe: Probe) -> list[Option]:
     from ..models import make_model
 
+    combos = spec.combinations()
+    longest = max(int(c.get("max_length", params.get("max_length", 256))) for c in combos)
     options = []
-    for combo in spec.combinations():
+    for combo in combos:
         full = {**params, **combo}
         make_model(spec.family, full)  # an allowed value the estimator refuses is an error before any work
-        options.append(Option(combo, estimate(spec.family, full, data, probe)))
+        options.append(Option(combo, estimate(spec.family, full, data, probe, probe_length=longest)))
     return sorted(options, key=lambda o: o.cost.train(data.cv) + o.cost.stack)
 
 
