@@ -444,3 +444,85 @@ def test_sigterm_to_a_running_mathcls_run_writes_a_submission(comp, tmp_path):
     assert board.loc["slow", "status"] == "stopped" and board.loc["tfidf", "status"] == "finished"
     assert_valid_submission(out, comp)
     assert json.loads((out / "plan.json").read_text())["stop_reason"] == "SIGTERM"
+
+
+# ---------------------------------------------------------------------------------------- the probe
+def test_probe_is_cached_per_machine_and_never_from_a_fake_clock(monkeypatch):
+    from mathcls.plan import probe as probe_module
+    from mathcls.plan.probe import DataShape, Probe
+
+    words = {"min_df": 1, "char_ngram_range": None}
+    texts, y = make_corpus(20)
+    data = DataShape(texts, y, texts[:10], cv=2, data_hash="h")
+    lines = []
+    first = Probe(data, echo=lines.append)
+    measured = first.tfidf(words)
+    assert [n for n, _ in measured["fits"]] == [40, 80]  # half a fold and a fold (80 rows)
+    assert measured["predict_rows_per_s"] > 0 and first.taken == 1 and len(lines) == 1
+    again = Probe(data, echo=lines.append)
+    assert again.tfidf(words) == measured and again.taken == 0 and len(lines) == 1
+    assert "all from the cache" in again.summary()
+    assert again.tfidf({**words, "min_df": 2}) != measured  # other parameters are measured on their own
+
+    real = probe_module.machine_info
+    other = dict(real(), cpu="another CPU")
+    monkeypatch.setattr(probe_module, "machine_info", lambda: other)
+    elsewhere = Probe(data, echo=lines.append)
+    assert elsewhere.path != first.path
+    elsewhere.tfidf(words)
+    assert elsewhere.taken == 1
+
+    monkeypatch.setattr(probe_module, "machine_info", real)
+    faked = Probe(data, clock=fake_models.FakeClock(), echo=lines.append)
+    faked.tfidf(words)
+    assert faked.taken == 1  # measured again, and not written over the real figures
+    assert Probe(data).tfidf(words) == measured
+
+
+def test_neural_probe_measures_the_bundled_minilm_and_prices_settings():
+    import torch
+
+    from mathcls.plan.costs import estimate
+    from mathcls.plan.probe import DataShape, Probe
+
+    texts, y = make_corpus(10)
+    data = DataShape(texts, y, texts[:8], cv=2, data_hash="h")
+    probe = Probe(data, echo=lambda m: None)
+    params = {"max_length": 32, "batch_size": 4, "progress_bar": False}
+    m = probe.transformer(params)
+    assert m["train_tokens_per_s"] > 0 and m["predict_tokens_per_s"] > 0 and m["setup_seconds"] > 0
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    assert m["key"]["device"].startswith(device) and m["precision"] in ("no", "bf16", "fp16")
+    shown = "training precision " + {"no": "fp32"}.get(m["precision"], m["precision"])
+    assert shown in probe.summary() and f"device {device}" in probe.summary()
+    train_len, test_len = probe.token_lengths(None)
+    assert len(train_len) == len(texts) and len(test_len) == 8 and train_len.min() > 3
+    one, two = (estimate("transformer", {**params, "epochs": e}, data, probe) for e in (1, 2))
+    assert two.fold > one.fold > 0 and one.stack > 0
+    enc = probe.encoder({"max_length": 32})
+    assert enc["dim"] == 384 and enc["encode_tokens_per_s"] > 0
+    frozen = estimate("setfit", {"max_length": 32, "body_epochs": 0}, data, probe)
+    assert frozen.once > 0 and frozen.fold > 0
+
+
+def test_budget_stops_a_real_transformer_mid_epoch():
+    from mathcls.models.transformer import TransformerClassifier
+
+    class Tick:  # every batch takes 10 s on the fake clock
+        def __init__(self, clock):
+            self.clock = clock
+
+        def on_batch_end(self, estimator, step, logs):
+            self.clock.advance(10)
+
+    texts, y = make_corpus(6)  # 48 rows: 12 batches of 4
+    clock = fake_models.FakeClock()
+    budget = Budget(55, clock=clock)
+    est = TransformerClassifier(max_length=32, batch_size=4, epochs=1, progress_bar=False, logging_dir=None,
+                                output_dir=None, validation_fraction=0.0,
+                                callbacks=[("tick", Tick(clock)), ("time_budget", BudgetCallback(budget))])
+    with pytest.raises(BudgetExhausted, match="mid-epoch"):
+        est.fit(texts, y)
+    # after batch 5 (50 s) a sixth would end past 55 s: stopped there, not after the epoch
+    assert est.global_step_ == 5
+    assert clock() - budget.start <= 55
