@@ -2,7 +2,8 @@
 
 - :mod:`~mathcls.plan.duration`: ``90s``/``45m``/``2h`` strings.
 - :mod:`~mathcls.plan.spec`: ``[run] time_limit``, model ``priority`` and ``[models.<name>.budget]`` ranges.
-- :mod:`~mathcls.plan.probe`: brief measurements of this machine, cached per machine and versions.
+- :mod:`~mathcls.plan.probe`: brief measurements of this machine, cached per machine and versions
+  (the measurements themselves: :mod:`~mathcls.plan.measure`).
 - :mod:`~mathcls.plan.costs`: seconds per fold, once and in the stack, for each family's settings.
 - :mod:`~mathcls.plan.planner`: which models run with which settings; re-planning as the run goes.
 - :mod:`~mathcls.plan.budget`: the deadline, the reserve for the stack, SIGTERM/Ctrl-C, the batch callback.

@@ -101,6 +101,8 @@ class BudgetedRun:
         self.echo = echo
         self.key = key
         self.training_end = None
+        # Fixed before tuning changes any parameter, so a rerun recognises the same models.
+        self.fingerprints = {m.name: self.fingerprint(m) for m in planner.models}
 
     # ---- identity of a model's work, for resuming ----
     def fingerprint(self, m: ModelPlan) -> str:
@@ -119,7 +121,7 @@ class BudgetedRun:
             return
         for m in self.planner.models:
             record = saved.get(m.name)
-            if not record or record.get("fingerprint") != self.fingerprint(m) or not record.get("folds_done"):
+            if not record or record.get("fingerprint") != self.fingerprints[m.name] or not record.get("folds_done"):
                 continue
             match = [o for o in m.options if o.settings == record.get("settings")]
             if match:
@@ -214,7 +216,7 @@ class BudgetedRun:
                               "status": m.status, "note": m.note, "folds_done": m.folds_done,
                               "planned_seconds": _round(m.planned_seconds), "actual_seconds": _round(m.actual_seconds),
                               "fold_seconds": [round(s, 1) for s in m.fold_seconds],
-                              "fingerprint": self.fingerprint(m)}
+                              "fingerprint": self.fingerprints[m.name]}
         write_json(self.out / PLAN_FILE, {"limit_seconds": self.budget.limit,
                                           "elapsed_seconds": round(self.budget.elapsed(), 1),
                                           "stop_reason": self.budget.stop_reason, "speed_factors": self.planner.factors,
