@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..config import write_json
 from .budget import Budget, BudgetCallback, BudgetExhausted
-from .costs import estimate, stack_seconds
+from .costs import Cost, estimate, stack_seconds
 from .duration import format_duration
 from .planner import LATE_TOLERANCE, ModelPlan, Option, Planner, settings_text
 from .probe import DataShape, Probe
@@ -40,7 +40,7 @@ def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: 
     models = []
     for spec in specs:
         if spec.name in pseudo:
-            models.append(ModelPlan(spec, [Option({}, _zero())], status="excluded",
+            models.append(ModelPlan(spec, [Option({}, Cost(0.0))], status="excluded",
                                     note="pseudo-labelled models are not planned under a time limit"))
             continue
         models.append(ModelPlan(spec, _options(spec, spec.params, data, probe)))
@@ -63,12 +63,6 @@ def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: 
     return run
 
 
-def _zero():
-    from .costs import Cost
-
-    return Cost(0.0)
-
-
 def _options(spec: ModelSpec, params: dict, data: DataShape, probe: Probe) -> list[Option]:
     from ..models import make_model
 
@@ -88,8 +82,8 @@ class BudgetedRun:
     Attributes
     ----------
     planner : Planner
-    training_seconds : float or None
-        Wall seconds of the base models' training (set by :meth:`train`).
+    training_end : float or None
+        When the base models' training ended, on the budget's clock (set by :meth:`train`).
     """
 
     def __init__(self, budget: Budget, planner: Planner, data: DataShape, probe: Probe, out: Path, echo, key: dict):
