@@ -368,7 +368,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     tune_cfg = run_plan.tuning_config(cfg) if run_plan is not None else cfg
     tuned = {}
     for name in names:
-        entry = tune_cfg["models"][name]
+        entry = cfg["models"][name]
         if params_from:
             best = find_best_params(params_from, name, entry["family"])
             if best:
@@ -377,8 +377,11 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
         if tune_models and entry.get("tune", {}).get("n_trials"):
             stage = f"tune:{name}"
             done = state.finished(stage)
-            if done is None:
-                best = _tune_stage(comp, tune_cfg, name, entry, out, seed, cv, use_generation, generated_dir, echo)
+            if done is None and not tune_cfg["models"][name]["tune"].get("n_trials"):
+                best = None  # the time limit leaves no room for this study; a later run may tune
+            elif done is None:
+                best = _tune_stage(comp, tune_cfg, name, tune_cfg["models"][name], out, seed, cv, use_generation,
+                                   generated_dir, echo)
                 state.mark(stage, {k: encode_param(v) for k, v in (best or {}).items()})
             else:
                 best = {k: decode_param(v) for k, v in done.items()} or None

@@ -191,10 +191,10 @@ def test_budget_callback_is_shared_by_clones_and_stops_mid_epoch():
 
 
 # ---------------------------------------------------------------------------------------- planner
-def plan_model(name, priority, costs, family="f", folds_done=0, tune_trials=0):
+def plan_model(name, priority, costs, family="f", folds_done=0, tune_trials=0, tune_timeout=None):
     """A model whose options cost ``costs`` seconds per fold (settings: {"size": i})."""
     spec = ModelSpec(name=name, family=family, priority=priority, order=priority, params={},
-                     ranges={"size": list(range(len(costs)))}, tune_trials=tune_trials)
+                     ranges={"size": list(range(len(costs)))}, tune_trials=tune_trials, tune_timeout=tune_timeout)
     options = [Option({"size": i}, Cost(fold=c)) for i, c in enumerate(costs)]
     return ModelPlan(spec, options, folds_done=folds_done)
 
@@ -526,3 +526,22 @@ def test_budget_stops_a_real_transformer_mid_epoch():
     # after batch 5 (50 s) a sixth would end past 55 s: stopped there, not after the epoch
     assert est.global_step_ == 5
     assert clock() - budget.start <= 55
+
+
+def test_tuning_config_cuts_studies_to_the_plan(tmp_path):
+    from mathcls.plan.runner import BudgetedRun
+
+    models = [plan_model("a", 1, [100, 200], tune_trials=3), plan_model("b", 2, [100], tune_trials=3, tune_timeout=50)]
+    planner = Planner(models, cv=2, stack_base=0)
+    # 1375 s to plan: a (400 at size 1) and b (200) leave 775, less than two of a's 400-second
+    # trials; b's study is capped by its timeout
+    planner.choose(1500, with_tuning=True)
+    run = BudgetedRun(Budget(1500, clock=fake_models.FakeClock()), planner, None, None, tmp_path, print, {})
+    cfg = {"models": {"a": {"family": "f", "params": {"size": 0, "x": 1}, "tune": {"n_trials": 3}},
+                      "b": {"family": "f", "tune": {"n_trials": 3, "timeout": 50.0}}}}
+    tuned = run.tuning_config(cfg)
+    a, b = planner.model("a"), planner.model("b")
+    assert a.settings == {"size": 1} and a.tune_seconds == 0 and b.tune_seconds == 50
+    assert tuned["models"]["a"]["tune"]["n_trials"] == 0 and tuned["models"]["a"]["params"] == {"size": 1, "x": 1}
+    assert tuned["models"]["b"]["tune"] == {"n_trials": 3, "timeout": 50.0}
+    assert cfg["models"]["a"]["tune"]["n_trials"] == 3  # the config itself is left alone
