@@ -19,6 +19,9 @@ PREDICT_ROWS = 32
 
 def transformer_speed(params: dict, long_texts, clock) -> dict:
     """Training and prediction tokens/s, setup and save seconds of a transformer on full-length texts."""
+    import accelerate  # noqa: F401  (imported once per process: not part of a fold's setup time)
+    import transformers  # noqa: F401
+
     from ..models.transformer import TransformerClassifier
     from ..persist import save_model
 
