@@ -399,7 +399,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     if run_plan is not None:
         names, tuned = _train_within_budget(run_plan, cfg, names, out, tuned, texts, y, fold, extra_rows)
     echo(f"Stage stack: {len(names)} base model(s) × {cv} folds on {len(texts)} rows")
-    stack = _ensemble(cfg, names, out, tuned)
+    stack = _ensemble(run_plan.stack_config(cfg) if run_plan is not None else cfg, names, out, tuned)
     test_texts = comp.test[TEXT].tolist()
     stack.fit(texts, y, fold=fold, unlabeled_X=test_texts, **extra_rows)
     model_dir = save_model(stack, out / "model", train_sha256=comp.train_sha256,

@@ -545,3 +545,42 @@ def test_tuning_config_cuts_studies_to_the_plan(tmp_path):
     assert tuned["models"]["a"]["tune"]["n_trials"] == 0 and tuned["models"]["a"]["params"] == {"size": 1, "x": 1}
     assert tuned["models"]["b"]["tune"] == {"n_trials": 3, "timeout": 50.0}
     assert cfg["models"]["a"]["tune"]["n_trials"] == 3  # the config itself is left alone
+
+
+def test_meta_learner_trials_are_the_first_work_to_go(tmp_path):
+    from mathcls.plan.runner import BudgetedRun
+
+    planner = Planner([plan_model("a", 1, [100])], cv=2, stack_base=10, meta_seconds=100)
+    planner.choose(1000)  # 920 - 5 - 12.5 (stack) - 200 (a) leaves room for 125 s of trials
+    assert planner.meta_on and planner.reserve() == pytest.approx(110 * 1.25 + 5)
+    assert planner.choose(350) == ["meta-learner tuning off"]  # 322 - 17.5 - 200 < 125
+    assert planner.model("a").choice == 0  # the model stays
+    run = BudgetedRun(Budget(400, clock=fake_models.FakeClock()), planner, None, None, tmp_path, print, {})
+    cfg = {"stack": {"meta_n_trials": 10}, "models": {}}
+    assert run.stack_config(cfg)["stack"]["meta_n_trials"] == 0 and cfg["stack"]["meta_n_trials"] == 10
+
+
+def test_when_nothing_fits_the_cheapest_is_tried(comp, tmp_path, fake, monkeypatch):
+    # 2 folds of 10 batches of 2 s: 40 s, more than the 33 s the plan has after the 8 s probe, but
+    # the folds run twice as fast as measured, so it finishes.
+    monkeypatch.setattr(fake_models, "FOLD_SLOWDOWN", 0.5)
+    cfg = fake_config(params={"batch_seconds": 2.0})
+    cfg["models"].pop("tfidf")
+    lines = []
+    _, budget = run_fake(comp, tmp_path / "run", cfg, 50, fake, lines)
+    assert any(line.startswith("No model fits the plan; trying the cheapest, slow") for line in lines)
+    assert budgeted_fits()[-1]["ended"] == "finished" and budget.elapsed() <= 50
+    assert_valid_submission(tmp_path / "run", comp)
+
+
+def test_the_probe_measures_the_most_important_models_within_its_share(comp, tmp_path, fake):
+    # The limit's share for probing is a minute: measuring "first" (4 batches of 20 s) uses it up.
+    cfg = {"seed": 0, "cv": 2, "stack": {"meta_n_trials": 0},
+           "models": {"second": {"family": "slow", "priority": 2, "params": {"batch_seconds": 1.0}},
+                      "first": {"family": "slow", "priority": 1, "params": {"batch_seconds": 20.0}}}}
+    lines = []
+    with pytest.raises(MathclsError, match="No model fits"):
+        run_fake(comp, tmp_path / "run", cfg, 250, fake, lines)
+    text = "\n".join(lines)
+    assert re.search(r"\n  second +slow +dropped +not measured: the probe used its 60 s", text)
+    assert sum(line.startswith("  probing slow") for line in lines) == 1

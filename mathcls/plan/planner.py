@@ -6,7 +6,8 @@ The rule, applied to the models that have not run yet each time a model finishes
    settings joins the plan if it fits in what is left; a model that does not fit is dropped.
 2. The slack goes to the planned models in the same order: each takes the largest allowed
    settings that still fit (the costliest combination, as more epochs or tokens cost more).
-3. What is still left pays for tuning studies (``[models.<name>.tune]``), in the same order.
+3. What is still left pays for tuning studies (``[models.<name>.tune]``), in the same order,
+   and last for the meta-learner's tuning trials (``[stack] meta_n_trials``).
 
 A model's cost includes what the final stack spends on it. Only :data:`FILL` of the time left is
 planned, and the stack's share is counted with :data:`STACK_SAFETY`, because measurements on a
@@ -93,12 +94,24 @@ class Planner:
         Folds per model.
     stack_base : float
         Seconds the stack needs whatever the models (meta-learner, bias, features).
+    meta_seconds : float, default 0
+        Seconds the meta-learner's tuning trials add; they run only when the plan has room.
+
+    Attributes
+    ----------
+    meta_on : bool
+        Whether the plan keeps the meta-learner's tuning trials.
+    forced : set of str
+        Models planned although they do not fit (the cheapest, when nothing else would run).
     """
 
-    def __init__(self, models: list[ModelPlan], cv: int, stack_base: float):
+    def __init__(self, models: list[ModelPlan], cv: int, stack_base: float, meta_seconds: float = 0.0):
         self.models = sorted(models, key=lambda m: (m.spec.priority, m.spec.order))
         self.cv = int(cv)
         self.stack_base = float(stack_base)
+        self.meta_seconds = float(meta_seconds)
+        self.meta_on = self.meta_seconds == 0
+        self.forced: set[str] = set()
         self.factors: dict[str, float] = {}
 
     def model(self, name: str) -> ModelPlan:
@@ -132,17 +145,19 @@ class Planner:
         names = set(names or ())
         shares = sum(self.stack_share(m) for m in self.models
                      if m.choice is not None and (m.status == "finished" or m.name in names))
-        return self.stack_base * STACK_SAFETY + STACK_PAD + shares
+        base = self.stack_base + (self.meta_seconds if self.meta_on else 0.0)
+        return base * STACK_SAFETY + STACK_PAD + shares
 
     # ---- choosing ----
     def choose(self, time_left: float, with_tuning: bool = False) -> list[str]:
         """(Re-)plan the models that have not run yet for ``time_left`` seconds; returns the changes."""
         before = {m.name: (m.choice, m.tune_seconds) for m in self.models}  # to report changes
+        meta_before, self.meta_on = self.meta_on, self.meta_seconds == 0
         avail = time_left * FILL - self.reserve()
         waiting = [m for m in self.models if m.waiting]
         for m in waiting:  # 1. cheapest settings, most important first
             need = self.train_left(m, 0) + self.stack_share(m, 0)
-            if need <= avail:
+            if need <= avail or m.name in self.forced:
                 m.choice, m.status, m.note = 0, "planned", ""
                 avail -= need
             else:
@@ -166,7 +181,17 @@ class Planner:
                 if avail >= min(wanted, 2 * trial):
                     m.tune_seconds = min(wanted, avail)
                     avail -= m.tune_seconds
-        return [line for m in self.models if (line := self._change(m, before[m.name][0]))]
+        if not self.meta_on and avail >= self.meta_seconds * STACK_SAFETY:  # 4. the meta-learner's trials
+            self.meta_on = True
+        changes = [line for m in self.models if (line := self._change(m, before[m.name][0]))]
+        if self.meta_on != meta_before and self.meta_seconds:
+            changes.append("meta-learner tuning " + ("on" if self.meta_on else "off"))
+        return changes
+
+    def cheapest(self) -> ModelPlan | None:
+        """The waiting model that needs the least time at its cheapest settings."""
+        waiting = [m for m in self.models if m.waiting]
+        return min(waiting, key=lambda m: self.train_left(m, 0) + self.stack_share(m, 0), default=None)
 
     @staticmethod
     def _change(m: ModelPlan, old_choice) -> str:
@@ -214,7 +239,8 @@ class Planner:
             if m.tune_seconds:
                 planned += f" + tuning {format_duration(m.tune_seconds)}"
             rows.append((m.name, m.family, text, planned))
-        rows.append(("stack", "", "meta-learner, test predictions, files",
+        meta = "tuned meta-learner" if self.meta_seconds and self.meta_on else "meta-learner"
+        rows.append(("stack", "", f"{meta}, test predictions, files",
                      format_duration(self.reserve([m.name for m in self.models if m.choice is not None]))))
         widths = [max(len(r[i]) for r in rows) for i in range(3)]
         lines = [f"Plan for a {format_duration(limit)} limit ({format_duration(time_left)} left):"]

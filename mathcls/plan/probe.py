@@ -31,6 +31,10 @@ TFIDF_ROWS = 1200
 GENERIC_ROWS = 32
 
 
+class NotMeasured(Exception):
+    """A measurement is not cached and the probe may take no new ones (its share of the time is spent)."""
+
+
 @dataclass
 class DataShape:
     """The sizes (and texts) of the data a plan is for."""
@@ -104,6 +108,7 @@ class Probe:
         self.machine = machine_info()
         self.path = cache_dir() / "probe" / f"{_digest(self.machine)}.json"
         self.taken = 0
+        self.allow_new = True
         self._lengths: dict = {}
         self._store = self._read()
 
@@ -119,6 +124,8 @@ class Probe:
     def _cached(self, what: str, key: dict, measure, label: str = "") -> dict:
         name = f"{what}-{_digest(key)}"
         if name not in self._store:
+            if not self.allow_new:
+                raise NotMeasured(what)
             self.echo(f"  probing {what}" + (f" ({label})" if label else ""))
             self._store[name] = {"key": key, **measure()}
             self.taken += 1

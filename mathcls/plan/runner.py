@@ -22,10 +22,13 @@ from .budget import Budget, BudgetCallback, BudgetExhausted
 from .costs import Cost, estimate, stack_seconds
 from .duration import format_duration
 from .planner import LATE_TOLERANCE, ModelPlan, Option, Planner, settings_text
-from .probe import DataShape, Probe
+from .probe import DataShape, NotMeasured, Probe
 from .spec import ModelSpec, model_specs
 
 PLAN_FILE = "plan.json"
+#: New measurements are taken (most important model first) while the probe has used less than this
+#: share of the limit, or a minute; models left unmeasured do not run.
+PROBE_SHARE = 0.15
 
 
 def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: int = 0, echo=print) -> BudgetedRun:
@@ -37,30 +40,52 @@ def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: 
     specs = model_specs(cfg, names)
     probe = Probe(data, clock=None if budget.real_time else budget.clock, echo=echo)
     echo(f"Measuring this machine for the plan (cached in {probe.path.parent}):")
+    t0, share = budget.now(), max(60.0, PROBE_SHARE * budget.limit)
+    stack_args = (bool(stack_cfg.get("bias_tuning", True)), bool(stack_cfg.get("extra_features", True)))
+    base = stack_seconds(data, probe, len(specs), 0, *stack_args)
+    meta = stack_seconds(data, probe, len(specs), int(stack_cfg.get("meta_n_trials", 0) or 0), *stack_args) - base
     models = []
-    for spec in specs:
+    for spec in sorted(specs, key=lambda s: (s.priority, s.order)):
+        probe.allow_new = budget.now() - t0 < share
         if spec.name in pseudo:
-            models.append(ModelPlan(spec, [Option({}, Cost(0.0))], status="excluded",
-                                    note="pseudo-labelled models are not planned under a time limit"))
+            models.append(_left_out(spec, "pseudo-labelled models are not planned under a time limit"))
             continue
-        models.append(ModelPlan(spec, _options(spec, spec.params, data, probe)))
-    base = stack_seconds(data, probe, len(specs), int(stack_cfg.get("meta_n_trials", 0) or 0),
-                         bool(stack_cfg.get("bias_tuning", True)), bool(stack_cfg.get("extra_features", True)))
-    run = BudgetedRun(budget, Planner(models, data.cv, base), data, probe, Path(out), echo,
+        try:
+            models.append(ModelPlan(spec, _options(spec, spec.params, data, probe)))
+        except NotMeasured:
+            models.append(_left_out(spec, f"not measured: the probe used its {format_duration(share)}"))
+    run = BudgetedRun(budget, Planner(models, data.cv, base, meta), data, probe, Path(out), echo,
                       {"data": data.data_hash, "cv": data.cv, "seed": seed, "extra": data.n_extra})
     run.resume()
     run.planner.choose(budget.remaining(), with_tuning=True)
     echo(probe.summary())
     echo(run.planner.table(budget.limit, budget.remaining()))
     if not any(m.choice is not None for m in run.planner.models):
-        from ..errors import MathclsError
-
-        plannable = [m for m in run.planner.models if m.status != "excluded"]
-        cheapest = min((run.planner.train_left(m, 0) + run.planner.stack_share(m, 0) for m in plannable), default=0.0)
-        raise MathclsError(f"No model fits in the time limit of {format_duration(budget.limit)} on this machine: "
-                           f"the cheapest needs about {format_duration(cheapest + run.planner.reserve())} with the "
-                           f"stack; give a larger --time-limit.")
+        _try_the_cheapest(run, budget, echo)
     return run
+
+
+def _left_out(spec: ModelSpec, why: str) -> ModelPlan:
+    return ModelPlan(spec, [Option({}, Cost(0.0))], status="excluded", note=why)
+
+
+def _try_the_cheapest(run: BudgetedRun, budget: Budget, echo) -> None:
+    """Nothing fits: plan the cheapest model anyway when it needs at most twice the time left (the
+    measurements may be pessimistic, and it is stopped at the limit), else stop here."""
+    from ..errors import MathclsError
+
+    planner = run.planner
+    cheapest = planner.cheapest()
+    need = float("inf") if cheapest is None else (planner.train_left(cheapest, 0) + planner.stack_share(cheapest, 0)
+                                                  + planner.reserve())
+    if need > 2 * budget.remaining():
+        shown = "no model could be measured" if cheapest is None else f"the cheapest needs about {format_duration(need)}"
+        raise MathclsError(f"No model fits in the time limit of {format_duration(budget.limit)} on this machine: "
+                           f"{shown} with the stack; give a larger --time-limit.")
+    planner.forced.add(cheapest.name)
+    planner.choose(budget.remaining())
+    echo(f"No model fits the plan; trying the cheapest, {cheapest.name} (about {format_duration(need)}), "
+         f"which stops at the limit if it cannot finish.")
 
 
 def _options(spec: ModelSpec, params: dict, data: DataShape, probe: Probe) -> list[Option]:
@@ -202,6 +227,14 @@ class BudgetedRun:
     def settings(self, name: str) -> dict:
         return self.planner.model(name).settings
 
+    def stack_config(self, cfg: dict) -> dict:
+        """``cfg`` without the meta-learner's tuning trials when the plan had no room for them."""
+        if self.planner.meta_on:
+            return cfg
+        cfg = copy.deepcopy(cfg)
+        cfg["stack"]["meta_n_trials"] = 0
+        return cfg
+
     # ---- records ----
     def save(self) -> None:
         models = {}
@@ -273,6 +306,7 @@ class _FoldTracker:
             others = run.budget.remaining() - planner.projected_left(m, folds_left) - planner.stack_share(m)
             for line in planner.choose(others):
                 run.echo(f"  re-planned after fold {len(m.fold_seconds)} of {m.name}: {line}")
+            run.budget.reserve = planner.reserve([m.name])
         self.last = now
 
     def epoch(self, estimator, epoch: int) -> None:
