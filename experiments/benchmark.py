@@ -93,6 +93,7 @@ def time_limits(args):
     import os
     import shutil
 
+    from mathcls.errors import MathclsError
     from mathcls.models._hf import cpu_supports_bf16
     from mathcls.pipeline import build, time_budget
     from mathcls.plan import format_duration, parse_duration
@@ -106,8 +107,14 @@ def time_limits(args):
         os.environ["MATHCLS_CACHE"] = str(out / "mathcls-cache")  # cold: no probe, no embeddings
         budget = time_budget(args.config, text)
         t0 = time.perf_counter()
-        with budget.signals():
-            result = build(args.data, out / "run", config=args.config, budget=budget)
+        try:
+            with budget.signals():
+                result = build(args.data, out / "run", config=args.config, budget=budget)
+        except MathclsError as exc:  # e.g. no model fits: the row says so and the next limit runs
+            wall = time.perf_counter() - t0
+            rows.append((text, seconds, wall, float("nan"), [f"none: {exc}"]))
+            print(f"\n{text}: {format_duration(wall)} wall, {exc}\n")
+            continue
         wall = time.perf_counter() - t0
         board = result.leaderboard.set_index("model")
         finished = [f"{name} ({board.loc[name, 'settings']})" for name in board.index
