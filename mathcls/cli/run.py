@@ -29,7 +29,8 @@ def _catching_signals(budget):
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Competition folder with train.csv and test.csv (not needed with --demo).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
-              help="Run folder: submission.csv, leaderboard.csv, model/, logs/, cache/, state.json.")
+              help="Run folder: submission.csv, leaderboard.csv, model/, logs/, cache/, state.json (and plan.json "
+                   "under a time limit).")
 @config_option
 @click.option("--demo", is_flag=True, default=False,
               help="Generate a synthetic 8-topic data set and run the whole pipeline on it (no data, no network).")
