@@ -121,7 +121,7 @@ class Budget:
             yield self
         finally:
             for sig, previous in installed.items():
-                signal.signal(sig, previous)
+                signal.signal(sig, previous if previous is not None else signal.SIG_DFL)
 
     @contextmanager
     def guard(self):
@@ -140,7 +140,7 @@ class Budget:
             self._in_fit = False
             if alarm:
                 signal.setitimer(signal.ITIMER_REAL, 0)
-                signal.signal(signal.SIGALRM, previous)
+                signal.signal(signal.SIGALRM, previous if previous is not None else signal.SIG_DFL)
 
 
 def _restore_default(signum) -> None:
