@@ -336,6 +336,24 @@ def test_run_under_a_limit_plans_reports_and_keeps_it(comp, tmp_path, fake):
     assert saved["models"]["slow"]["status"] == "finished" and saved["models"]["slow"]["folds_done"] == 2
 
 
+def test_a_late_fold_trims_the_next_model_in_a_run(comp, tmp_path, fake, monkeypatch):
+    # "fast" and "slow" are one family; its folds run 3x slower than measured. After fast's first
+    # fold the run re-plans: slow gets 2 epochs instead of the 3 planned, and everything fits.
+    monkeypatch.setattr(fake_models, "FOLD_SLOWDOWN", 3.0)
+    cfg = fake_config(params={"batch_seconds": 10.0}, budget={"epochs": [1, 2, 3]})
+    cfg["models"]["fast"] = {"family": "slow", "priority": 1, "params": {"batch_seconds": 1.0}}
+    lines = []
+    _, budget = run_fake(comp, tmp_path / "run", cfg, 1500, fake, lines)
+    text = "\n".join(lines)
+    assert re.search(r"\n  slow +slow +epochs=3 ", text)
+    assert "re-planned after fold 1 of fast: slow epochs=3 -> epochs=2" in text
+    assert [f["epochs"] for f in budgeted_fits()] == [1, 1, 2, 2]
+    board = pd.read_csv(tmp_path / "run" / "leaderboard.csv").set_index("model")
+    assert (board.loc[["tfidf", "fast", "slow"], "status"] == "finished").all()
+    assert board.loc["fast", "actual_seconds"] == pytest.approx(3 * board.loc["fast", "planned_seconds"], rel=0.01)
+    assert budget.elapsed() <= 1500
+
+
 def test_limit_stops_a_model_mid_epoch_and_the_stack_uses_the_finished_ones(comp, tmp_path, fake, monkeypatch):
     from mathcls.persist import load_model
 
