@@ -151,7 +151,7 @@ class Planner:
     # ---- choosing ----
     def choose(self, time_left: float, with_tuning: bool = False) -> list[str]:
         """(Re-)plan the models that have not run yet for ``time_left`` seconds; returns the changes."""
-        before = {m.name: (m.choice, m.tune_seconds) for m in self.models}  # to report changes
+        before = {m.name: m.choice for m in self.models}  # to report changes
         meta_before, self.meta_on = self.meta_on, self.meta_seconds == 0
         avail = time_left * FILL - self.reserve()
         waiting = [m for m in self.models if m.waiting]
@@ -183,7 +183,7 @@ class Planner:
                     avail -= m.tune_seconds
         if not self.meta_on and avail >= self.meta_seconds * STACK_SAFETY:  # 4. the meta-learner's trials
             self.meta_on = True
-        changes = [line for m in self.models if (line := self._change(m, before[m.name][0]))]
+        changes = [line for m in self.models if (line := self._change(m, before[m.name]))]
         if self.meta_on != meta_before and self.meta_seconds:
             changes.append("meta-learner tuning " + ("on" if self.meta_on else "off"))
         return changes
