@@ -7,6 +7,12 @@ Columns: out-of-fold (CV) F1-micro and F1-macro on the shared 5 folds, wall seco
 peak resident memory of the process during that model's stage, prediction rows/s. The last lines
 give the whole run's wall time and peak memory. A rerun with the same --out reuses every finished
 stage (delete the folder, and MATHCLS_CACHE for the embeddings, for a cold timing).
+
+    python experiments/benchmark.py --data ../shared/data/kasut --time-limits 10m,20m,40m,60m,120m
+
+runs the pipeline once per time limit, each cold (a fresh run folder and a fresh MATHCLS_CACHE,
+so the machine probe and the embeddings count too), and prints per limit the wall time, the stack's
+CV F1-micro and the models that finished with their settings.
 """
 
 from __future__ import annotations
@@ -82,12 +88,56 @@ def baseline(texts, y, fold):
             "fit_seconds": fit_s, "predict_rows_per_s": len(y) / pred_s}
 
 
+def time_limits(args):
+    """One cold `mathcls run` per limit: wall time, stack CV F1-micro, the models that finished."""
+    import os
+    import shutil
+
+    from mathcls.errors import MathclsError
+    from mathcls.models._hf import cpu_supports_bf16
+    from mathcls.pipeline import build, time_budget
+    from mathcls.plan import format_duration, parse_duration
+    from mathcls.plan.probe import cpu_model
+
+    limits = [(text.strip(), parse_duration(text.strip())) for text in args.time_limits.split(",") if text.strip()]
+    rows = []
+    for text, seconds in limits:
+        out = Path(args.out) / f"limit-{text}"
+        shutil.rmtree(out, ignore_errors=True)
+        os.environ["MATHCLS_CACHE"] = str(out / "mathcls-cache")  # cold: no probe, no embeddings
+        budget = time_budget(args.config, text)
+        t0 = time.perf_counter()
+        try:
+            with budget.signals():
+                result = build(args.data, out / "run", config=args.config, budget=budget)
+        except MathclsError as exc:  # e.g. no model fits: the row says so and the next limit runs
+            wall = time.perf_counter() - t0
+            rows.append((text, seconds, wall, float("nan"), [f"none: {exc}"]))
+            print(f"\n{text}: {format_duration(wall)} wall, {exc}\n")
+            continue
+        wall = time.perf_counter() - t0
+        board = result.leaderboard.set_index("model")
+        finished = [f"{name} ({board.loc[name, 'settings']})" for name in board.index
+                    if name != "stack" and board.loc[name, "status"] == "finished"]
+        rows.append((text, seconds, wall, board.loc["stack", "oof_f1_micro"], finished))
+        print(f"\n{text}: {format_duration(wall)} wall ({wall / seconds:.0%} of the limit), "
+              f"stack CV F1-micro {board.loc['stack', 'oof_f1_micro']:.4f}, models: {', '.join(finished)}\n")
+    print(f"\nCPU: {cpu_model()}, {os.cpu_count()} cores, {'native' if cpu_supports_bf16() else 'no native'} bf16")
+    print(f"{'limit':>7}{'wall':>11}{'of limit':>10}{'stack F1':>10}  models")
+    for text, seconds, wall, f1, finished in rows:
+        print(f"{text:>7}{format_duration(wall):>11}{wall / seconds:>10.0%}{f1:>10.4f}  {', '.join(finished)}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default="../shared/data/kasut")
     ap.add_argument("--config", default=str(Path(__file__).resolve().parents[1] / "mathcls" / "configs" / "cpu.toml"))
     ap.add_argument("--out", default="runs/bench-cpu")
+    ap.add_argument("--time-limits", default=None, metavar="10m,20m,...",
+                    help="Run the pipeline cold once per time limit instead of the table of one run.")
     args = ap.parse_args()
+    if args.time_limits:
+        return time_limits(args)
 
     from mathcls.data import load_competition
     from mathcls.folds import load_or_make_folds

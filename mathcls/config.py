@@ -118,6 +118,8 @@ def _schema() -> Table:
         "priority": [Interval(Real, None, None)],
         "params": Table(free=True, what="a table of parameter = value"),
         "tune": tune,
+        # Checked per family by mathcls.plan.spec (see _check_model_entry).
+        "budget": Table(free=True, what="a table of setting = [allowed values]"),
     })
     return Table({
         "seed": [Interval(Integral, 0, None)],
@@ -199,6 +201,13 @@ def _check_model_entry(name: str, entry: dict) -> None:
         make_model(family, params)
     except MathclsError as exc:
         raise ConfigError(f"[models.{name}.params] {exc}") from None
+    if "priority" in entry or "budget" in entry:
+        from .plan.spec import model_specs
+
+        try:  # the planner's own checks: a whole-number priority, allowed budget settings and values
+            model_specs({"models": {name: {**entry, "family": family}}}, [name])
+        except MathclsError as exc:
+            raise ConfigError(str(exc)) from None
     tune = entry.get("tune", {})
     if "space" in tune or "replace_space" in tune:
         from .tuning.spaces import space_from_config
@@ -230,6 +239,13 @@ def check_config(cfg: dict, source) -> dict:
     """
     try:
         _check_table(cfg, _schema(), [])
+        if "time_limit" in cfg.get("run", {}):
+            from .plan.duration import parse_duration
+
+            try:
+                parse_duration(cfg["run"]["time_limit"], "[run] time_limit")
+            except MathclsError as exc:
+                raise ConfigError(str(exc)) from None
         for name, entry in cfg.get("models", {}).items():
             _check_model_entry(name, entry)
         if "stack" in cfg:
@@ -282,7 +298,8 @@ def builtin_config(name: str = "cpu") -> dict[str, Any]:
 def resolve_config(config=None, base: dict | None = None) -> dict:
     """The built-in ``cpu`` config (or ``base``) merged with the user's config (a path or a dict).
 
-    A user config that lists models replaces the default model list instead of adding to it.
+    A user config that lists models replaces the default model list instead of adding to it, and
+    the default [run] table with it (its time limit was planned for the default models).
     Names that [run] models and [stack] pseudo_label give must be defined models. Every model
     entry gets its ``family`` (default: its name).
     """
@@ -290,7 +307,7 @@ def resolve_config(config=None, base: dict | None = None) -> dict:
     user = check_config(copy.deepcopy(config), source) if isinstance(config, dict) else load_config(config)
     base = builtin_config("cpu") if base is None else base
     if user.get("models"):
-        cfg = merge({k: v for k, v in base.items() if k != "models"}, user)
+        cfg = merge({k: v for k, v in base.items() if k not in ("models", "run")}, user)
     else:
         cfg = merge(base, user)
     models = cfg.setdefault("models", {})

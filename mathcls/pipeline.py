@@ -11,6 +11,12 @@ while its key holds. Every stage prints one line: ``reused``, or ``run``/``rerun
    per model and fold in ``<out>/cache``), LightGBM meta-learner, bias tuning; ``<out>/model``
 5. ``submission``: ``submission.csv``, ``test_proba.csv``, ``leaderboard.csv``
 
+With a time limit (``--time-limit`` or ``[run] time_limit``), :mod:`mathcls.plan` probes the machine
+and plans before the tune steps, then trains the base models one at a time by priority within the
+budget (each fills the fold cache the stack reads); the stack is built from the models that
+finished all their folds. The limit is part of no stage key: a rerun with a larger limit reuses
+every stage and fold whose settings it keeps.
+
 The built-in default config is ``mathcls/configs/cpu.toml`` (package data).
 """
 
@@ -33,7 +39,7 @@ from .folds import FOLDS_FILE, load_or_make_folds
 from .persist import decode_param, encode_param
 from .stages import RunState, StageKey, digest, folds_key, generation_key, oof_keys, stack_key, submission_key, tune_key
 
-__all__ = ["build", "demo", "summary", "resolve_config", "enabled_models", "RunResult"]
+__all__ = ["build", "demo", "summary", "resolve_config", "enabled_models", "time_budget", "RunResult"]
 
 
 @dataclass
@@ -139,6 +145,65 @@ def _tensorboard(out: Path, board: pd.DataFrame):
     writer.close()
 
 
+# ---------------------------------------------------------------------------------------- time limit
+def _time_budget(cfg: dict, time_limit=None):
+    """A started :class:`mathcls.plan.Budget` for ``--time-limit`` or ``[run] time_limit``; ``None``
+    without a limit. A bad duration is a one-line error before any data is read."""
+    from .plan import Budget, read_time_limit
+
+    limit = read_time_limit(cfg, time_limit)
+    return None if limit is None else Budget(limit)
+
+
+def time_budget(config=None, time_limit=None, base_config=None):
+    """The budget ``build`` would use, started now; ``mathcls run`` takes it early to catch signals."""
+    return _time_budget(resolve_config(config, base_config), time_limit)
+
+
+def _plan_run(run: _Run, budget):
+    """Probe this machine and plan the run's models within the budget (prints the plan)."""
+    from .plan.probe import DataShape
+    from .plan.runner import make_run_plan
+
+    comp = run.comp
+    data = DataShape(comp.train[TEXT].tolist(), comp.train[LABEL].to_numpy(), comp.test[TEXT].tolist(), run.cv,
+                     n_extra=len(run.extra[0]) if run.extra else 0, data_hash=comp.data_hash)
+    return make_run_plan(run.cfg, run.names, data, run.out, budget, seed=run.seed, echo=run.echo)
+
+
+def _train_within_budget(run: _Run, run_plan, fold, tuned: dict):
+    """Train the base models one at a time, by priority, within the budget. Each fills the fold cache
+    the stack reads, so the stack step then loads the finished ones without training again.
+    Returns those models (config order) and their parameters with the plan's settings."""
+    from sklearn.dummy import DummyClassifier
+
+    from .stacking import StackingEnsemble
+
+    cfg = run.cfg
+    texts, y = run.comp.train[TEXT].tolist(), run.comp.train[LABEL].to_numpy()
+    extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), run.extra)) if run.extra else {}
+
+    def fit_model(name, settings, callbacks):
+        est = _build_estimator(name, cfg["models"][name], run.out, {**tuned.get(name, {}), **settings})
+        if "callbacks" in est.get_params(deep=False):
+            est.set_params(callbacks=list(est.callbacks or []) + callbacks)
+        # A one-model stack with a trivial meta-learner: the base model's folds land in the shared cache.
+        alone = StackingEnsemble([(name, est)], final_estimator=DummyClassifier(), meta_init="none",
+                                 extra_features=False, bias_tuning=False, cv=run.cv,
+                                 test_strategy=cfg.get("stack", {}).get("test_strategy", "fold-average"),
+                                 cache_dir=str(run.out / "cache"), random_state=run.seed)
+        alone.fit(texts, y, fold=fold, **extra_rows)
+        return alone.scores_[name]
+
+    finished = set(run_plan.train(fit_model))
+    if not finished:
+        why = f"{run_plan.budget.stop_reason} came" if run_plan.budget.stop_reason else "The time limit ran out"
+        raise MathclsError(f"{why} before any model finished all its folds; rerun with a larger --time-limit "
+                           f"(finished folds are cached and resume).")
+    kept = [name for name in run.names if name in finished]
+    return kept, {**tuned, **{name: {**tuned.get(name, {}), **run_plan.settings(name)} for name in kept}}
+
+
 # ---------------------------------------------------------------------------------------- steps
 @dataclass
 class _Run:
@@ -178,14 +243,14 @@ def _check_before_data(config, base_config, models, params_from, out: Path):
     return cfg, names
 
 
-def _start(data_dir, out: Path, cfg, names, use_generation, echo) -> _Run:
+def _start(data_dir, out: Path, cfg, names, use_generation, echo, budget=None) -> _Run:
     comp = load_competition(data_dir)  # also checks test.csv against sample_submission.csv
     out.mkdir(parents=True, exist_ok=True)
     run = _Run(comp, cfg, names, out, RunState(out), echo)
     write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": run.seed,
                                   "cv": run.cv, "models": names, "use_generation": use_generation,
                                   "versions": package_versions()})
-    _write_resolved_config(out, cfg, names)
+    _write_resolved_config(out, cfg, names, budget)
     return run
 
 
@@ -226,8 +291,9 @@ def _generate(run: _Run, folder: Path) -> None:
                     seed=run.seed, echo=run.echo)
 
 
-def _params_step(run: _Run, folds: StageKey, params_from, tune_models: bool) -> dict:
-    """Each model's parameters beyond its config: from ``--params-from``, then from its tune stage."""
+def _params_step(run: _Run, folds: StageKey, params_from, tune_models: bool, run_plan=None) -> dict:
+    """Each model's parameters beyond its config: from ``--params-from``, then from its tune stage.
+    Under a time limit each study gets the seconds the plan gave it (none: it waits for a later run)."""
     tuned = {}
     for name in run.names:
         entry = run.cfg["models"][name]
@@ -237,17 +303,25 @@ def _params_step(run: _Run, folds: StageKey, params_from, tune_models: bool) -> 
                 tuned[name] = best
                 run.echo(f"{name}: parameters from {params_from}: {best}")
         if tune_models and int(entry.get("tune", {}).get("n_trials", 0) or 0) > 0:
-            best = _tune_step(run, name, folds)
+            best = _tune_step(run, name, folds, run_plan)
             if best:
                 tuned[name] = best
+    if run_plan is not None:  # tuned parameters cost what they cost: price them again
+        for name, best in tuned.items():
+            run_plan.use_params(name, best)
     return tuned
 
 
-def _tune_step(run: _Run, name: str, folds: StageKey) -> dict | None:
+def _tune_step(run: _Run, name: str, folds: StageKey, run_plan=None) -> dict | None:
     stage = f"tune {name}"
+    # Keyed by the config, not by the time the plan gave the study, so a larger limit reuses it.
     key = tune_key(name, run.cfg, folds, run.rows)
+    cfg = run_plan.tuning_config(run.cfg) if run_plan is not None else run.cfg
+    if run.state.reason_to_run(stage, key) is not None and not cfg["models"][name]["tune"].get("n_trials"):
+        run.echo(f"{stage}: skipped (the time limit leaves no room for the study; a later run may tune)")
+        return None
     if run.state.announce(stage, key, run.echo):
-        best = _tune(run, name, key)
+        best = _tune(run, name, key, cfg)
         run.state.record(stage, key, {k: encode_param(v) for k, v in (best or {}).items()})
         return best
     best = {k: decode_param(v) for k, v in (run.state.info(stage) or {}).items()} or None
@@ -255,14 +329,14 @@ def _tune_step(run: _Run, name: str, folds: StageKey) -> dict | None:
     return best
 
 
-def _tune(run: _Run, name: str, key: StageKey) -> dict | None:
+def _tune(run: _Run, name: str, key: StageKey, cfg: dict) -> dict | None:
     from .training import read_params_file
     from .tuning.run import tune
 
-    entry = run.cfg["models"][name]
+    entry = cfg["models"][name]
     settings, family = entry.get("tune", {}), entry["family"]
     # [models.<name>.tune]: n_trials/timeout are the run's budget; the rest (space, pruner) goes to tune().
-    section = {k: v for k, v in entry.items() if k not in ("family", "enabled", "priority")}
+    section = {k: v for k, v in entry.items() if k not in ("family", "enabled", "priority", "budget")}
     section["tune"] = {k: v for k, v in settings.items() if k not in ("n_trials", "timeout")}
     tune_out = run.out / "tune" / name
     run.echo(f"Tuning {name} ({family}): {settings['n_trials']} trials"
@@ -279,9 +353,9 @@ def _tune(run: _Run, name: str, key: StageKey) -> dict | None:
     return read_params_file(best, family)
 
 
-def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey):
-    """Fit the stack when its key changed (base models whose ``oof`` key held load from the cache);
-    returns ``(fitted stack or None when reused, scores)``."""
+def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey, cfg: dict):
+    """Fit the stack (config ``cfg``) when its key changed (base models whose ``oof`` key held load
+    from the cache); returns ``(fitted stack or None when reused, scores)``."""
     from .persist import save_model
 
     for name in run.names:
@@ -290,7 +364,7 @@ def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey):
         return None, run.state.info("stack")["scores"]
     texts = run.comp.train[TEXT].tolist()
     run.echo(f"Stage stack: {len(run.names)} base model(s) × {run.cv} folds on {len(texts)} rows")
-    stack = _ensemble(run.cfg, run.names, run.out, tuned)
+    stack = _ensemble(cfg, run.names, run.out, tuned)
     extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), run.extra)) if run.extra else {}
     stack.fit(texts, run.comp.train[LABEL].to_numpy(), fold=fold, unlabeled_X=run.comp.test[TEXT].tolist(),
               **extra_rows)
@@ -302,8 +376,9 @@ def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey):
     return stack, stack.scores_
 
 
-def _submission_step(run: _Run, stack, scores: dict, key: StageKey) -> pd.DataFrame:
-    """Predict the test rows and write submission.csv, test_proba.csv and leaderboard.csv."""
+def _submission_step(run: _Run, stack, scores: dict, key: StageKey, run_plan=None) -> pd.DataFrame:
+    """Predict the test rows and write submission.csv, test_proba.csv and leaderboard.csv (under a
+    time limit with each model's settings, status and planned/actual seconds)."""
     from .persist import load_model
     from .prediction import proba_frame
     from .submission import make_submission, validate_submission, write_csv_atomic
@@ -325,6 +400,8 @@ def _submission_step(run: _Run, stack, scores: dict, key: StageKey) -> pd.DataFr
     write_csv_atomic(proba_frame(comp.test[ID], proba, stack.classes_), out / "test_proba.csv")
     write_csv_atomic(sub, out / "submission.csv")
     board = _leaderboard(scores, rows_per_s)
+    if run_plan is not None:  # planned vs actual seconds, and the models that did not finish
+        board = run_plan.leaderboard(board)
     write_csv_atomic(board, out / "leaderboard.csv")
     _tensorboard(out, board)
     run.state.record("submission", key)
@@ -342,36 +419,51 @@ def _demo_score(comp, submission: Path) -> float | None:
 
 
 def build(data_dir, out, config=None, models=None, params_from=None, use_generation=False, generated_dir=None,
-          tune_models=True, base_config=None, echo=print) -> RunResult:
+          tune_models=True, base_config=None, time_limit=None, budget=None, echo=print) -> RunResult:
     """Folds, [generate], tune, stack and predict, each stage rerun only when what it depends on changed.
 
     ``mathcls run`` and ``mathcls stack`` (``tune_models=False``) both call this. ``config`` is a
     TOML path or a dict merged over ``base_config`` (default: the built-in ``cpu`` config).
+    ``time_limit`` (``"45m"``; ``"none"`` for no limit) overrides the config's ``[run] time_limit``;
+    ``budget`` (a started :class:`mathcls.plan.Budget`) overrides both.
     """
     t_start = time.perf_counter()
     out = Path(out)
     cfg, names = _check_before_data(config, base_config, models, params_from, out)
-    run = _start(data_dir, out, cfg, names, use_generation, echo)
+    budget = budget if budget is not None else _time_budget(cfg, time_limit)
+    run = _start(data_dir, out, cfg, names, use_generation, echo, budget)
     fold, folds = _folds_step(run)
     if use_generation:
         _generation_step(run, generated_dir)
-    tuned = _params_step(run, folds, params_from, tune_models)
-    oof = oof_keys(run.comp, cfg, names, tuned, folds, run.rows)
-    stacked = stack_key(cfg, oof)
-    stack, scores = _stack_step(run, fold, tuned, oof, stacked)
-    board = _submission_step(run, stack, scores, submission_key(run.comp, stacked))
+    run_plan = _plan_run(run, budget) if budget is not None else None
+    tuned = _params_step(run, folds, params_from, tune_models, run_plan)
+    stack_cfg = cfg
+    if run_plan is not None:
+        run.names, tuned = _train_within_budget(run, run_plan, fold, tuned)
+        stack_cfg = run_plan.stack_config(cfg)
+    # Keys hold the settings the models ran with (and the meta-learner's trials), never the limit.
+    oof = oof_keys(run.comp, stack_cfg, run.names, tuned, folds, run.rows)
+    stacked = stack_key(stack_cfg, oof)
+    stack, scores = _stack_step(run, fold, tuned, oof, stacked, stack_cfg)
+    board = _submission_step(run, stack, scores, submission_key(run.comp, stacked), run_plan)
     result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start)
+    if run_plan is not None:
+        result.extra["plan"] = run_plan.report(board)
     result.test_f1_micro = _demo_score(run.comp, result.submission)
     write_json(out / "run.json", {**json.loads((out / "run.json").read_text()), "seconds": round(result.seconds, 1),
                                   "scores": scores, "test_f1_micro": result.test_f1_micro})
     return result
 
 
-def _write_resolved_config(out: Path, cfg: dict, names):
+def _write_resolved_config(out: Path, cfg: dict, names, budget=None):
     import tomli_w
 
     resolved = copy.deepcopy(cfg)
     resolved["run"] = {**cfg.get("run", {}), "models": list(names)}  # replaying the file trains the same models
+    if budget is not None:  # the limit in force (--time-limit wins over the config's)
+        resolved["run"]["time_limit"] = f"{budget.limit:g}s"
+    else:
+        resolved["run"].pop("time_limit", None)
     write_text(out / "config.resolved.toml", tomli_w.dumps(_tomlable(resolved)))
 
 
@@ -385,7 +477,7 @@ def _tomlable(value):
     return value
 
 
-def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult:
+def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240, **build_options) -> RunResult:
     """Generate a synthetic 8-topic competition and run the whole pipeline on it."""
     from .checks import check_output_folder
     from .generate import make_demo_competition
@@ -395,12 +487,14 @@ def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240) -> RunResult
     if not (data / "train.csv").is_file():
         echo(f"Generating a synthetic competition in {data}")
         make_demo_competition(data, n_per_class=n_per_class, n_test=n_test, seed=0)
-    return build(data, out, config=None, base_config=builtin_config("demo"), echo=echo)
+    return build(data, out, config=None, base_config=builtin_config("demo"), echo=echo, **build_options)
 
 
 def summary(result: RunResult) -> str:
     lines = ["", "Leaderboard (out-of-fold, same folds for every model):",
              result.leaderboard.to_string(index=False), ""]
+    if "plan" in result.extra:
+        lines += [result.extra["plan"], ""]
     if result.test_f1_micro is not None:
         lines.append(f"Demo test F1-micro (hidden labels): {result.test_f1_micro:.4f}")
     lines += [f"Submission: {result.submission}", f"Model:      {result.model_dir}",

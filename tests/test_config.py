@@ -26,8 +26,8 @@ TWO_MODELS = '[models.word]\nfamily = "tfidf"\n[models.char]\nfamily = "tfidf"\n
 #: (case, config text, the end of the one-line message after "Config FILE: ").
 BAD_CONFIGS = [
     ("misspelt table", '[models.tfidf.parms]\nC = 1.0\n',
-     "unknown key 'parms' in [models.tfidf] (did you mean 'params'?); valid keys: enabled, family, params, "
-     "priority, tune."),
+     "unknown key 'parms' in [models.tfidf] (did you mean 'params'?); valid keys: budget, enabled, family, "
+     "params, priority, tune."),
     ("misspelt top-level key", "cvv = 3\n", "unknown key 'cvv' at the top level (did you mean 'cv'?); valid keys: "
      "cv, generation, models, run, seed, stack."),
     ("unknown stack key", "[stack]\nmeta_trials = 3\n", "unknown key 'meta_trials' in [stack] (did you mean "
@@ -43,6 +43,12 @@ BAD_CONFIGS = [
     ("run models unknown", '[run]\nmodels = ["tfdf"]\n', "[run] models names 'tfdf' (did you mean 'tfidf'?), which "
      "the config does not define"),
     ("time limit as a number", "[run]\ntime_limit = 45\n", "[run] time_limit must be a string; got 45."),
+    ("time limit not a duration", '[run]\ntime_limit = "soon"\n',
+     "[run] time_limit 'soon' is not a duration; write a number with a unit: 90s, 45m or 2h."),
+    ("budget setting the family lacks", '[models.tfidf]\nfamily = "tfidf"\n[models.tfidf.budget]\nepochs = [1, 2]\n',
+     "[models.tfidf.budget] cannot vary 'epochs'"),
+    ("budget values not whole numbers", '[models.t]\nfamily = "transformer"\n[models.t.budget]\nepochs = ["one"]\n',
+     "[models.t.budget] epochs must list whole numbers"),
     ("enabled as a word", '[models.embed]\nfamily = "setfit"\nenabled = "no"\n',
      "[models.embed] enabled must be true or false; got 'no'."),
     ("unknown family", '[models.embed]\nfamily = "nope"\n',
@@ -130,7 +136,7 @@ def test_train_and_tune_check_the_config_too(tmp_path, competition_dir, args):
                                              "--config", str(config)])
     assert result.exit_code == 1
     assert result.stderr.strip() == (f"Error: Config {config}: unknown key 'parms' in [models.tfidf] (did you mean "
-                                      "'params'?); valid keys: enabled, family, params, priority, tune.")
+                                      "'params'?); valid keys: budget, enabled, family, params, priority, tune.")
 
 
 def test_param_override_names_the_closest_parameter(tmp_path, competition_dir):

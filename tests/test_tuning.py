@@ -244,6 +244,9 @@ def test_epoch_callbacks_report_and_stop():
     DeadlineCallback(time.monotonic() + 60).on_epoch_end(None, 0, {})
     with pytest.raises(DeadlineReached):
         DeadlineCallback(time.monotonic() - 1).on_epoch_end(None, 0, {})
+    DeadlineCallback(time.monotonic() + 60).on_batch_end(None, 5, {})
+    with pytest.raises(DeadlineReached, match="mid-epoch"):  # a long epoch does not outlast the budget
+        DeadlineCallback(time.monotonic() - 1, trial_number=4).on_batch_end(None, 5, {})
 
 
 # ---------------------------------------------------------------- storage

@@ -19,42 +19,64 @@ def _models(value):
     return [m.strip() for m in value.split(",") if m.strip()] if value else None
 
 
+time_limit_option = click.option(
+    "--time-limit", "time_limit", default=None, metavar="DURATION",
+    help="Finish within this time, e.g. 90s, 45m or 2h (default: the config's [run] time_limit, 60m in "
+         "the built-in cpu config; 'none' for no limit). The run measures this machine, plans which models run "
+         "with which settings, and writes submission.csv before the limit.")
+
+
+def _catching_signals(budget):
+    """Under a time limit, SIGTERM and Ctrl-C stop the model in flight instead of the process."""
+    import contextlib
+
+    return budget.signals(click.echo) if budget is not None else contextlib.nullcontext()
+
+
 @click.command()
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Competition folder with train.csv and test.csv (not needed with --demo).")
 @click.option("--out", type=click.Path(file_okay=False, path_type=str), required=True,
-              help="Run folder: submission.csv, leaderboard.csv, model/, logs/, cache/, state.json.")
+              help="Run folder: submission.csv, leaderboard.csv, model/, logs/, cache/, state.json (and plan.json "
+                   "under a time limit).")
 @config_option
 @click.option("--demo", is_flag=True, default=False,
               help="Generate a synthetic 8-topic data set and run the whole pipeline on it (no data, no network).")
 @generation_option
-def run(data_dir, out, config, demo, use_generation, generated_dir):
+@time_limit_option
+def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit):
     """Run everything: [generate], tune, out-of-fold training, stacking, submission.
 
     Each stage (folds, generate, tune, out-of-fold training per model, stack, submission) is
     recorded in OUT with what it depended on; a rerun redoes only the stages whose config or
-    data changed and prints why. Base models resume fold by fold, so a crash or Ctrl-C loses at
-    most the fold in flight.
+    data changed and prints why (the time limit is not such a change: a larger one reuses the
+    work). Base models resume fold by fold, so a crash loses at most the fold in flight. Under a
+    time limit, SIGTERM or Ctrl-C stops the model in flight and still writes submission.csv from
+    the models that finished (a second one aborts).
 
     \b
     Examples:
       mathcls run --demo --out runs/demo
       mathcls run --data data/ --out runs/cpu
       mathcls run --data data/ --config experiments/gpu.toml --out runs/gpu
+      mathcls run --data data/ --out runs/quick --time-limit 20m
     """
+    from ..config import builtin_config
     from ..errors import MathclsError
-    from ..pipeline import build, summary
+    from ..pipeline import build, summary, time_budget
     from ..pipeline import demo as run_demo
 
-    if demo:
-        if data_dir or config:
-            raise MathclsError("--demo makes its own data and config; drop --data and --config, or drop --demo.")
-        result = run_demo(out, echo=click.echo)
-    else:
-        if not data_dir:
-            raise click.UsageError("pass --data DIR (the competition folder), or --demo to try mathcls on generated data.")
-        result = build(data_dir, out, config=config, use_generation=use_generation, generated_dir=generated_dir,
-                       echo=click.echo)
+    if demo and (data_dir or config):
+        raise MathclsError("--demo makes its own data and config; drop --data and --config, or drop --demo.")
+    if not demo and not data_dir:
+        raise click.UsageError("pass --data DIR (the competition folder), or --demo to try mathcls on generated data.")
+    budget = time_budget(None if demo else config, time_limit, builtin_config("demo") if demo else None)
+    with _catching_signals(budget):
+        if demo:
+            result = run_demo(out, echo=click.echo, budget=budget)
+        else:
+            result = build(data_dir, out, config=config, use_generation=use_generation, generated_dir=generated_dir,
+                           time_limit=time_limit, budget=budget, echo=click.echo)
     click.echo(summary(result))
 
 
@@ -69,7 +91,8 @@ def run(data_dir, out, config, demo, use_generation, generated_dir):
 @click.option("--params-from", "params_from", type=click.Path(file_okay=False, path_type=str), default=None,
               help="Folder searched for best_params.json files written by `mathcls tune`.")
 @generation_option
-def stack(data_dir, out, config, models, params_from, use_generation, generated_dir):
+@time_limit_option
+def stack(data_dir, out, config, models, params_from, use_generation, generated_dir, time_limit):
     """Build the stacking ensemble from tuned (or default) parameters, without tuning.
 
     \b
@@ -77,8 +100,11 @@ def stack(data_dir, out, config, models, params_from, use_generation, generated_
       mathcls stack --data data/ --out runs/stack --models tfidf,embed
       mathcls stack --data data/ --out runs/stack --params-from runs/ --config experiments/gpu.toml
     """
-    from ..pipeline import build, summary
+    from ..pipeline import build, summary, time_budget
 
-    result = build(data_dir, out, config=config, models=_models(models), params_from=params_from,
-                   use_generation=use_generation, generated_dir=generated_dir, tune_models=False, echo=click.echo)
+    budget = time_budget(config, time_limit)
+    with _catching_signals(budget):
+        result = build(data_dir, out, config=config, models=_models(models), params_from=params_from,
+                       use_generation=use_generation, generated_dir=generated_dir, tune_models=False,
+                       time_limit=time_limit, budget=budget, echo=click.echo)
     click.echo(summary(result))

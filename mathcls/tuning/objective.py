@@ -69,11 +69,16 @@ class PruningCallback:
 
 
 class DeadlineCallback:
-    """Epoch callback: stop the fit when the worker's deadline has passed."""
+    """Batch and epoch callback: stop the fit when the worker's deadline has passed."""
 
     def __init__(self, deadline: float | None, trial_number: int | None = None):
         self.deadline = deadline
         self.trial_number = trial_number
+
+    def on_batch_end(self, estimator, step, logs=None):
+        # Checked per batch too: an epoch of a transformer on a CPU can outlast a time budget's slack.
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise DeadlineReached(self.trial_number, "mid-epoch")
 
     def on_epoch_end(self, estimator, epoch, logs=None):
         if self.deadline is not None and time.monotonic() >= self.deadline:
