@@ -233,8 +233,6 @@ def test_decoders_are_told_from_encoders_and_get_their_lora_targets():
     ({"lora_r": 0}, "lora_r must be an integer >= 1 or None; got 0."),
     ({"lora_r": 8, "quantization": "2bit"}, "quantization must be one of '4bit', '8bit' or None; got '2bit'."),
     ({"lora_r": 8, "lora_target_modules": [1]}, "lora_target_modules must be a string or a list of strings or None"),
-    ({"quantization": "4bit"}, "quantization='4bit' trains LoRA adapters on a frozen quantised model; set lora_r "
-                               "too, e.g. lora_r=16."),
     ({"lora_target_modules": "all-linear"}, "lora_target_modules applies to LoRA adapters; set lora_r too"),
     ({"gradient_checkpointing": "yes"}, "gradient_checkpointing must be True or False"),
 ])
@@ -242,6 +240,16 @@ def test_bad_lora_parameters_fail_before_any_data_is_read(params, message):
     with pytest.raises(ParameterError) as info:
         make_model("transformer", params)
     assert message in str(info.value)
+
+
+def test_quantization_needs_lora_r(monkeypatch):
+    from mathcls.models import _peft
+
+    monkeypatch.setattr(_peft, "check_quantization", lambda quantization, device: None)  # as on a GPU
+    with pytest.raises(ParameterError, match=r"^quantization='4bit' trains LoRA adapters on a frozen quantised "
+                                             r"model; set lora_r too, e\.g\. lora_r=16\.$"):
+        make_model("transformer", {"quantization": "4bit"})
+    make_model("transformer", {"quantization": "4bit", "lora_r": 16})
 
 
 CPU_4BIT = ("quantization='4bit' needs a CUDA GPU (bitsandbytes); on this machine leave quantization unset and "
@@ -257,10 +265,11 @@ def test_cpu_quantization_request_is_one_sentence_before_any_weights_load(compet
         est.fit(texts, y)
     assert str(info.value) == CPU_4BIT
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/q",
-                                      "-p", "lora_r=8", "-p", "quantization=4bit"])
-    assert result.exit_code != 0 and "Traceback" not in result.output
-    assert result.output.strip().splitlines() == [f"Error: {CPU_4BIT}"]
+    for extra in ([], ["-p", "lora_r=8"]):
+        result = CliRunner().invoke(cli, ["train", "transformer", "--data", str(competition_dir), "--out", "runs/q",
+                                          "-p", "quantization=4bit", *extra])
+        assert result.exit_code != 0 and "Traceback" not in result.output
+        assert result.output.strip().splitlines() == [f"Error: {CPU_4BIT}"]
     assert not (tmp_path / "runs").exists()
 
 

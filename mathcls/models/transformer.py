@@ -279,12 +279,12 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         if self.lora_r is None and self.lora_target_modules is not None:
             raise ParameterError("lora_target_modules applies to LoRA adapters; set lora_r too, e.g. lora_r=8.")
         if self.quantization is not None:
+            from . import _peft
+
+            _peft.check_quantization(self.quantization, self.device)  # on a CPU: refused before any weights load
             if self.lora_r is None:
                 raise ParameterError(f"quantization={self.quantization!r} trains LoRA adapters on a frozen quantised "
                                      f"model; set lora_r too, e.g. lora_r=16.")
-            from ._peft import check_quantization
-
-            check_quantization(self.quantization, self.device)  # on a CPU: refused before any weights load
 
     # ---- fit ----
     def fit(self, X, y):
