@@ -409,7 +409,7 @@ def test_a_late_model_is_given_up_after_its_fold_and_a_rerun_with_more_time_resu
     assert saved["folds_done"] == 1 and saved["settings"] == {"epochs": 1}
     [cache] = (out / "cache" / "base").glob("slow-*")
     [tfidf_cache] = (out / "cache" / "base").glob("tfidf-*")
-    stamps = {p: p.stat().st_mtime_ns for p in (cache / "fold-0" / "oof.npz", tfidf_cache / "oof.npy")}
+    stamps = {p: p.stat().st_mtime_ns for p in (cache / "fold-0" / "oof.npz", tfidf_cache / "done.json")}
 
     fake_models.FITS.clear()
     lines.clear()
