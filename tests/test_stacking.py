@@ -541,5 +541,5 @@ def test_the_meta_learner_is_not_a_base_model_family_in_a_config():
     from mathcls.errors import MathclsError
     from mathcls.pipeline import resolve_config
 
-    with pytest.raises(MathclsError, match="unknown model family 'meta-lgbm'"):
+    with pytest.raises(MathclsError, match=r"\[models.meta\] family must be one of 'setfit', 'tfidf', 'transformer'; got 'meta-lgbm'"):
         resolve_config({"models": {"meta": {"family": "meta-lgbm"}}})
