@@ -15,7 +15,8 @@ from mathcls.cli import cli
 from mathcls.embeddings import cache_info, reset_cache_info
 from mathcls.errors import ParameterError
 from mathcls.models import make_model
-from mathcls.models.setfit import SetFitClassifier, sample_pairs
+from mathcls.models._contrastive import sample_pairs
+from mathcls.models.setfit import SetFitClassifier
 from mathcls.persist import load_model, save_model
 
 from .conftest import make_corpus

@@ -4,7 +4,7 @@ training rows, optional generation through an OpenAI-compatible LLM endpoint, an
 
 ``source`` is the 0-based row of ``train.csv`` an augmented row was made from, ``-1`` for rows
 with no source (procedural or LLM). Training with ``--use-generation`` adds these rows to the
-training folds only, grouped with their source rows (:func:`mathcls.folds.splits_with_extra`).
+training folds only, grouped with their source rows (:class:`mathcls.folds.SharedFolds`).
 
 >>> from mathcls.generate import generate
 >>> df = generate(per_class=3, seed=0)

@@ -3,7 +3,7 @@
 (``Question,label,source``) and ``<folder>/generated.json`` (counts and how the rows were made).
 
 Generated rows join the training folds only, grouped with their source rows
-(:func:`mathcls.folds.splits_with_extra`).
+(:class:`mathcls.folds.SharedFolds`).
 """
 
 from __future__ import annotations

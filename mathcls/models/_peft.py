@@ -10,11 +10,23 @@ from __future__ import annotations
 
 import warnings
 from contextlib import contextmanager
+from numbers import Integral, Real
 from pathlib import Path
 
 from ..errors import MathclsError, ParameterError, require
+from .validation import Interval, Options, Strings
 
 QUANTIZATIONS = ("8bit", "4bit")
+
+#: The LoRA/QLoRA parameters of an estimator, as rows of its ``_parameter_constraints``.
+LORA_CONSTRAINTS = {
+    "lora_r": [Interval(Integral, 1, None), None],
+    "lora_alpha": [Interval(Real, 0, None, closed="neither"), None],
+    "lora_dropout": [Interval(Real, 0, 1, closed="left")],
+    "lora_target_modules": [Strings(), None],
+    "quantization": [Options(QUANTIZATIONS), None],
+    "gradient_checkpointing": ["boolean"],
+}
 
 # Default LoRA targets per architecture (config.model_type): every linear layer of the attention and
 # feed-forward blocks, the set QLoRA uses. Encoders name them query/key/value/dense, DeBERTa-v2/v3
@@ -34,6 +46,17 @@ def default_target_modules(config):
     """The LoRA target modules of an architecture (see :data:`TARGET_MODULES`), else ``"all-linear"``."""
     targets = TARGET_MODULES.get(getattr(config, "model_type", None))
     return list(targets) if targets else "all-linear"
+
+
+def check_lora_params(est) -> None:
+    """The rules that tie the LoRA parameters to each other (one sentence each), before any weights load."""
+    if est.lora_r is None and est.lora_target_modules is not None:
+        raise ParameterError("lora_target_modules applies to LoRA adapters; set lora_r too, e.g. lora_r=8.")
+    if est.quantization is not None:
+        check_quantization(est.quantization, est.device)  # on a CPU: refused here
+        if est.lora_r is None:
+            raise ParameterError(f"quantization={est.quantization!r} trains LoRA adapters on a frozen quantised "
+                                 f"model; set lora_r too, e.g. lora_r=16.")
 
 
 def check_quantization(quantization, device) -> None:

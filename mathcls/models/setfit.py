@@ -9,7 +9,6 @@ head is fitted on frozen, cached embeddings (:func:`mathcls.embeddings.encode`).
 from __future__ import annotations
 
 import json
-import tempfile
 import time
 from numbers import Integral, Real
 from pathlib import Path
@@ -28,36 +27,6 @@ _INFO = "setfit.json"
 _BODY = "body"
 
 
-def sample_pairs(y_idx, n_pairs: int, rng, samples_per_class: int | None = None):
-    """``n_pairs`` (i, j, same) index pairs, alternating positive and negative, sampled per class.
-
-    Each pair picks a class uniformly (rare classes get as many pairs as common ones), then for a
-    positive pair two different rows of that class, for a negative pair one row of it and one of
-    another class. With ``samples_per_class``, only that many rows per class (drawn once) take part.
-    Cost is O(n_pairs), whatever the size of the data.
-    """
-    y_idx = np.asarray(y_idx)
-    pools = {}
-    for c in np.unique(y_idx):
-        rows = np.flatnonzero(y_idx == c)
-        if samples_per_class and len(rows) > samples_per_class:
-            rows = rng.choice(rows, samples_per_class, replace=False)
-        pools[int(c)] = rows
-    classes = np.array(sorted(pools))
-    can_pos = np.array([len(pools[c]) >= 2 for c in classes])
-    pairs = []
-    for k in range(n_pairs):
-        positive = k % 2 == 0 and can_pos.any()
-        if positive:
-            c = rng.choice(classes[can_pos])
-            i, j = rng.choice(pools[c], 2, replace=False)
-        else:
-            c, d = rng.choice(classes, 2, replace=False)
-            i, j = rng.choice(pools[c]), rng.choice(pools[d])
-        pairs.append((int(i), int(j), 1.0 if positive else 0.0))
-    return pairs
-
-
 class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, BaseEstimator):
     """SetFit on a sentence-transformer body (default: the bundled all-MiniLM-L6-v2).
 
@@ -66,15 +35,11 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
     pushed apart (cosine-similarity loss). (2) Every training question is embedded with the tuned
     body and a logistic regression is fitted on the embeddings.
 
-    SetFit's own pair generation enumerates all ``n(n-1)/2`` pairs, which is hopeless on 8,000
-    rows and a CPU; here pairs are sampled per class, ``max_pairs`` per body epoch (or
-    ``2 * num_iterations * n`` when ``num_iterations`` is set, whichever is smaller). The cap
-    trades accuracy for time linearly: each pair costs two forward and backward passes, so on two
-    CPU cores (about 9 pairs/s at ``pair_max_length=128``) the default 4,000 pairs take about 8
-    minutes, and embedding the 8k training questions for the head about 3 more. More pairs keep
-    improving the embedding slowly (most of the gain over frozen embeddings comes in the first few
-    thousand pairs); fewer approach the frozen-embedding result. ``body_epochs=0`` skips phase 1: the fast
-    path, a head on frozen cached embeddings (seconds once the cache is warm).
+    SetFit's own pair generation enumerates all ``n(n-1)/2`` pairs, hopeless on thousands of rows
+    and a CPU; here pairs are sampled per class (:func:`mathcls.models._contrastive.sample_pairs`),
+    ``max_pairs`` per body epoch (or ``2 * num_iterations * n``, whichever is smaller). Each pair
+    costs two forward and backward passes, so time grows linearly with the cap; more pairs improve
+    the embedding slowly. ``body_epochs=0`` skips phase 1: a head on frozen, cached embeddings.
 
     Parameters
     ----------
@@ -115,12 +80,8 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         Show the trainer's progress bar and say what runs (callback ``"print_speed"``: device,
         precision and why, threads, then pairs/s).
     callbacks : list of (name, object) or None
-        The protocol of :mod:`mathcls.models.callbacks`, as for
-        :class:`~mathcls.models.transformer.TransformerClassifier`: ``on_epoch_begin`` /
-        ``on_batch_end`` / ``on_epoch_end`` follow the body's real epochs and steps (epoch logs:
-        ``loss``, ``learning_rate``, ``seconds``, ``examples_per_second`` in pairs), ``on_train_begin``
-        and ``on_train_end`` wrap the whole fit. Exceptions propagate out of ``fit``; a callback
-        setting ``should_stop = True`` ends body training after the current epoch.
+        The protocol of :mod:`mathcls.models.callbacks`; its epochs and steps are the body's (epoch
+        logs count pairs), and ``should_stop = True`` ends body training after the current epoch.
     device : str or None, default None
 
     Attributes
@@ -131,8 +92,7 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
     n_pairs_ : int, pairs trained on per epoch
     history_ : list of dict, body-epoch logs
     callbacks_ : list of (name, object), the callbacks of the last fit
-    mixed_precision_ : str, "no", "fp16" or "bf16": the body training's precision
-    precision_reason_ : str
+    mixed_precision_, precision_reason_ : str, the body training's precision ("no", "fp16", "bf16") and why
     train_seconds_ : float
 
     Examples
@@ -220,7 +180,9 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         self._begin_callbacks()
         try:
             if self.body_epochs > 0:
-                self.body_ = self._train_body(texts, y_idx)
+                from ._contrastive import train_body
+
+                self.body_ = train_body(self, texts, y_idx)
             features = self._embed(texts)
             self.head_ = self._fit_head(features, y_idx)
         except BaseException:
@@ -238,91 +200,6 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         if self.num_iterations:
             n = min(n, 2 * int(self.num_iterations) * n_rows)
         return n
-
-    def _train_body(self, texts, y_idx):
-        from datasets import Dataset
-        from sentence_transformers import SentenceTransformer
-        from setfit import SetFitModel, Trainer, TrainingArguments
-
-        from ..text import prepare_text
-        from ._hf import resolve_model
-
-        device = self.device_
-        use_amp = self.mixed_precision_ != "no"
-        body = SentenceTransformer(str(resolve_model(self.model)), device=device, local_files_only=True)
-        pair_length = int(self.pair_max_length or self.max_length)
-        body.max_seq_length = pair_length
-        prepared = [prepare_text(t, self.normalize) for t in texts]
-        rng = np.random.default_rng(int(self.seed or 0))
-        n_pairs = self._n_pairs(len(texts))
-        pairs = sample_pairs(y_idx, n_pairs, rng, self.samples_per_class)
-        self.n_pairs_ = n_pairs
-        pair_data = Dataset.from_dict({
-            "sentence_1": [prepared[i] for i, _, _ in pairs],
-            "sentence_2": [prepared[j] for _, j, _ in pairs],
-            "label": [s for _, _, s in pairs],
-        })
-
-        class _PairTrainer(Trainer):
-            # The pairs are sampled above (capped, per class) instead of SetFit's all-pairs sampler.
-            def get_dataset(self, x, y, args, max_pairs=-1):
-                return pair_data, args.loss(self.model.model_body)
-
-        with tempfile.TemporaryDirectory(prefix="mathcls-setfit-") as tmp:
-            args = TrainingArguments(
-                output_dir=tmp, batch_size=int(self.batch_size), num_epochs=int(self.body_epochs),
-                body_learning_rate=float(self.body_learning_rate), warmup_proportion=float(self.warmup_ratio),
-                seed=int(self.seed or 0), use_amp=use_amp, max_length=pair_length,
-                report_to="none", save_strategy="no", logging_strategy="steps",
-                logging_steps=max(1, len(pairs) // int(self.batch_size) // 2),  # two losses per epoch
-                show_progress_bar=bool(self.progress_bar),
-            )
-            setfit_model = SetFitModel(model_body=body)
-            trainer = _PairTrainer(model=setfit_model, args=args, callbacks=[self._protocol_adapter()])
-            trainer.st_trainer.args.dataloader_pin_memory = device.startswith("cuda")
-            if not self.progress_bar:
-                from transformers.trainer_callback import ProgressCallback
-
-                trainer.pop_callback(ProgressCallback)
-            trainer.train_embeddings(prepared, list(y_idx), args=args)
-        body.eval()
-        return body
-
-    def _protocol_adapter(self):
-        """A Hugging Face ``TrainerCallback`` that speaks mathcls's callback protocol for the body's
-        training: its epochs and steps are the trainer's own."""
-        from transformers import TrainerCallback
-
-        est = self
-        batch_size = int(self.batch_size)
-
-        class _Adapter(TrainerCallback):
-            def on_epoch_begin(self, args, state, control, **kw):
-                self.t0, self.first_log = time.perf_counter(), len(state.log_history)
-                self.steps = max(1, state.max_steps // max(1, int(args.num_train_epochs)))
-                self.epoch = len(est.history_) + 1
-                est._notify("on_epoch_begin", self.epoch, self.steps)
-
-            def on_step_end(self, args, state, control, **kw):
-                est._notify("on_batch_end", state.global_step, {
-                    "epoch": self.epoch, "batch": state.global_step - (self.epoch - 1) * self.steps,
-                    "examples": batch_size, "optimizer_step": True})
-
-            def on_epoch_end(self, args, state, control, **kw):
-                logged = state.log_history[self.first_log:]
-                losses = [h["embedding_loss"] for h in logged if "embedding_loss" in h]
-                rates = [h["learning_rate"] for h in state.log_history if "learning_rate" in h]
-                seconds = time.perf_counter() - self.t0
-                logs = {"epoch": self.epoch, "step": state.global_step,
-                        "loss": float(np.mean(losses)) if losses else float("nan"),
-                        "learning_rate": float(rates[-1]) if rates else float("nan"), "seconds": seconds,
-                        "examples_per_second": self.steps * batch_size / seconds if seconds > 0 else float("inf")}
-                est.history_.append(logs)
-                est._notify("on_epoch_end", self.epoch, logs)
-                if est._should_stop():
-                    control.should_training_stop = True
-
-        return _Adapter()
 
     def _embed(self, texts) -> np.ndarray:
         from ..embeddings import encode

@@ -1,0 +1,63 @@
+"""The shape the code keeps (ARCHITECTURE.md): classes readable in one sitting, modules of one
+concern, and exactly one loop that fits models fold by fold (mathcls.oof)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "mathcls"
+MODULES = sorted(PACKAGE.rglob("*.py"))
+MAX_CLASS_LINES = 250
+MAX_MODULE_LINES = 600
+
+
+def _tree(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+
+
+def _name(path: Path) -> str:
+    return str(path.relative_to(PACKAGE.parent))
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_module_is_over_600_lines(path):
+    n = len(path.read_text(encoding="utf-8").splitlines())
+    assert n <= MAX_MODULE_LINES, f"{_name(path)} has {n} lines"
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_no_class_is_over_250_lines(path):
+    long = {node.name: node.end_lineno - node.lineno + 1 for node in ast.walk(_tree(path))
+            if isinstance(node, ast.ClassDef) and node.end_lineno - node.lineno + 1 > MAX_CLASS_LINES}
+    assert not long, f"{_name(path)}: {long}"
+
+
+def _fits_per_fold(tree: ast.Module) -> list[int]:
+    """Lines of ``for`` loops over ``<something>.split(...)`` whose body calls ``fit`` or a function
+    named ``*fit*`` (``_fit_fold``): a hand-written cross-validation loop."""
+    found = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.For):
+            continue
+        splits = [c for c in ast.walk(node.iter) if isinstance(c, ast.Call)
+                  and isinstance(c.func, ast.Attribute) and c.func.attr == "split"]
+        fits = [c for stmt in node.body for c in ast.walk(stmt) if isinstance(c, ast.Call)
+                and "fit" in getattr(c.func, "attr", getattr(c.func, "id", ""))]
+        if splits and fits:
+            found.append(node.lineno)
+    return found
+
+
+def test_the_detector_finds_a_hand_written_cv_loop():
+    source = "for tr, va in cv.split(X, y):\n    model.fit(X[tr], y[tr])\n"
+    assert _fits_per_fold(ast.parse(source)) == [1]
+    assert _fits_per_fold(ast.parse("for tr, va in cv.split(X):\n    m = fit_fold(tr, va)\n")) == [1]
+    assert _fits_per_fold(ast.parse("for k, (_, va) in enumerate(cv.split(X, y)):\n    fold[va] = k\n")) == []
+
+
+def test_exactly_one_place_fits_models_fold_by_fold():
+    places = {_name(p): lines for p in MODULES if (lines := _fits_per_fold(_tree(p)))}
+    assert list(places) == ["mathcls/oof.py"], places
