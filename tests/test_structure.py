@@ -4,6 +4,7 @@ concern, and exactly one loop that fits models fold by fold (mathcls.oof)."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -61,3 +62,13 @@ def test_the_detector_finds_a_hand_written_cv_loop():
 def test_exactly_one_place_fits_models_fold_by_fold():
     places = {_name(p): lines for p in MODULES if (lines := _fits_per_fold(_tree(p)))}
     assert list(places) == ["mathcls/oof.py"], places
+
+
+def test_the_readme_names_every_module():
+    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
+    table = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+    skipped = {"__init__", "__main__"}
+    named = set(re.findall(r"`(?:[\w/]+/)?(\w+)(?:\.py)?`", table))
+    missing = [_name(p) for p in MODULES
+               if p.stem not in skipped and p.parent.name not in ("cli", "topics") and p.stem not in named]
+    assert not missing, f"the README's 'How it is built' table does not name {missing}"
