@@ -72,3 +72,28 @@ def test_the_readme_names_every_module():
     missing = [_name(p) for p in MODULES
                if p.stem not in skipped and p.parent.name not in ("cli", "topics") and p.stem not in named]
     assert not missing, f"the README's 'How it is built' table does not name {missing}"
+
+
+# Measured figures go stale in docstrings; they live in the README's benchmarks and experiments/.
+_FIGURE = re.compile(r"\b\d+(\.\d+)? ?(examples|ex|pairs|rows)/s\b|\b0\.[89]\d{2,}\b|F1[- ]micro (of )?0\.\d"
+                     r"|\babout \d+(\.\d+)? ?(s|min|minutes|hours?)\b", re.IGNORECASE)
+
+
+def _docstrings(tree: ast.Module):
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)):
+            doc = ast.get_docstring(node)
+            if doc:
+                yield getattr(node, "name", "<module>"), doc
+
+
+def test_the_figure_detector_catches_a_measured_speed():
+    assert _FIGURE.search("trains at about 12 examples/s on two cores")
+    assert _FIGURE.search("reaches 0.8537 CV F1-micro")
+    assert not _FIGURE.search("learning_rate : float, default 1e-4")
+
+
+@pytest.mark.parametrize("path", MODULES, ids=_name)
+def test_docstrings_hold_no_measured_figures(path):
+    stale = [(name, m.group(0)) for name, doc in _docstrings(_tree(path)) if (m := _FIGURE.search(doc))]
+    assert not stale, f"{_name(path)}: {stale}"

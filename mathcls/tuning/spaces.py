@@ -57,12 +57,11 @@ def tfidf_space() -> dict[str, dict]:
     ``char_max_features``     categorical  None, 200000
     ========================  ===========  =====================================================
 
-    The ranges come from a wider 18-trial study on the competition data (C 1..300, max_df,
-    sublinear_tf, word-free and 4-gram variants): C below 5, unigram words, raw term counts and
-    max_df below 0.6 each lost 0.005-0.04 F1-micro, so 30 trials are better spent around the
-    defaults. ``max_df``, ``sublinear_tf`` and ``max_features`` stay at the estimator's defaults;
-    a config can put them back (see the module docstring). Character ranges stop at 6, so no
-    trial is much slower than the defaults (about 25 s per fold on the 8k-row data, 2 cores).
+    The ranges come from a wider study on the competition data (C 1..300, max_df, sublinear_tf,
+    word-free and 4-gram variants): small C, unigram words, raw term counts and low max_df each lost
+    F1-micro, so trials are better spent around the defaults. ``max_df``, ``sublinear_tf`` and
+    ``max_features`` stay at the estimator's defaults; a config can put them back (see the module
+    docstring). Character ranges stop at 6, so no trial is much slower than the defaults.
     """
     return {
         "C": {"type": "float", "low": 5.0, "high": 80.0, "log": True},
@@ -89,7 +88,7 @@ def setfit_space() -> dict[str, dict]:
     ``class_weight``          categorical  None, "balanced"
     ========================  ===========  =====================================================
 
-    Pairs cost time linearly (about 8 minutes per 4,000 pairs on two CPU cores), so the range
+    Pairs cost time linearly (see the README's benchmarks for SetFit's pairs/s), so the range
     stops at the estimator's default cap.
     """
     return {
