@@ -387,10 +387,16 @@ def _submission_step(run: _Run, stack, scores: dict, key: StageKey, run_plan=Non
     files = [out / "submission.csv", out / "test_proba.csv", out / "leaderboard.csv"]
     if not run.state.announce("submission", key, run.echo, outputs=files):
         return pd.read_csv(out / "leaderboard.csv")
-    stack = stack if stack is not None else load_model(out / "model")
-    run.echo(f"Stage predict: {len(comp.test)} test rows")
+    test_texts = comp.test[TEXT].tolist()
     t0 = time.perf_counter()
-    proba = stack.predict_proba(comp.test[TEXT].tolist())
+    if stack is not None and stack.unlabeled_base_proba_ is not None:
+        # fit just predicted the test rows (its unlabeled rows) with every base model: reuse that.
+        run.echo(f"Stage predict: {len(comp.test)} test rows (base models' predictions from the stack stage)")
+        proba = stack.predict_proba_from_base(stack.unlabeled_base_proba_, test_texts)
+    else:
+        stack = load_model(out / "model")
+        run.echo(f"Stage predict: {len(comp.test)} test rows")
+        proba = stack.predict_proba(test_texts)
     # fit already predicted the test rows with every base model and timed that; use its figure.
     rows_per_s = (scores["stack"].get("predict_rows_per_s")
                   or round(len(comp.test) / max(time.perf_counter() - t0, 1e-9), 1))

@@ -378,6 +378,19 @@ def test_predict_proba_after_fit_predicts_again():
     assert not np.allclose(after, before)
 
 
+@pytest.mark.parametrize("strategy", ["fold-average", "refit"])
+def test_predictions_from_fits_unlabeled_rows_equal_predicting_again(strategy):
+    texts, y = make_corpus(6, seed=17)
+    unlabeled = make_corpus(2, seed=19)[0][:7]
+    stack = StackingEnsemble([("a", CountingTfidf(min_df=1)), ("b", CountingTfidf(min_df=1, C=0.3))], cv=3,
+                             test_strategy=strategy, bias_tuning=False).fit(texts, y, unlabeled_X=unlabeled)
+    CountingTfidf.calls = []
+    reused = stack.predict_proba_from_base(stack.unlabeled_base_proba_, unlabeled)
+    assert CountingTfidf.calls == []  # no base model predicted again
+    np.testing.assert_array_equal(reused, stack.predict_proba(unlabeled))
+    assert CountingTfidf.calls  # while predict_proba did ask them
+
+
 # ---------------------------------------------------------------- the meta-learner
 def _probability_table(n=240, seed=0):
     """Two noisy 'base models' over 3 classes plus a free feature that decides the class when it is large."""

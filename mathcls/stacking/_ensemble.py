@@ -88,8 +88,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
     oof_proba_ : dict name -> ndarray (n_samples, n_classes), out-of-fold probabilities
     stack_oof_proba_ : ndarray, cross-fitted OOF probabilities of the stack
     unlabeled_base_proba_ : dict name -> ndarray, or None
-        Each base model's probabilities on the ``unlabeled_X`` given to ``fit`` (None without);
-        ``predict_proba`` never reuses them, it always predicts.
+        Each base model's probabilities on the ``unlabeled_X`` of ``fit``; ``predict_proba`` never
+        reuses them, ``predict_proba_from_base`` does.
     pseudo_label_counts_ : dict name -> list of pseudo-labelled rows per fold (pseudo-labelled models)
     scores_ : dict name -> {f1_micro, f1_macro, fit_seconds, predict_rows_per_s}, including "stack"
     fold_ : ndarray, fold id per training row
@@ -174,16 +174,13 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
 
         Parameters
         ----------
-        fold : array of fold ids per row, optional
-            Shared folds (e.g. the ones tuning used); same as ``cv=SharedFolds(fold)``.
+        fold : array of fold ids per row, optional. Shared folds: the same as ``cv=SharedFolds(fold)``.
         extra_X, extra_y, extra_source : optional
-            Generated or augmented rows that join the training folds only; ``extra_source[j]`` is
-            the index of the row that extra row ``j`` was derived from (or -1), so it never trains
-            the fold that validates its source.
+            Generated or augmented rows that join training folds only; ``extra_source[j]``, the row
+            extra row ``j`` came from (or -1), keeps it out of the fold that validates its source.
         unlabeled_X : texts, optional
-            Rows without labels, usually the test questions: the models named in ``pseudo_label``
-            also train on them. Every base model's probabilities on them are kept in
-            ``unlabeled_base_proba_``.
+            Rows without labels (the test questions): ``pseudo_label`` models also train on them;
+            every base model's probabilities on them are kept (``unlabeled_base_proba_``).
         """
         self._validate_params()
         pseudo = name_list(self.pseudo_label)
@@ -204,8 +201,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         self.classes_, self.fold_ = classes, fold
         unlabeled_seconds = self._fit_bases(texts, y, fold, extra_texts, extra_y, extra_source, unlabeled, pseudo)
         self._fit_final(texts, y, fold)
-        if unlabeled and unlabeled_seconds > 0:
-            # The base models' share of prediction time, measured on the unlabeled rows.
+        if unlabeled and unlabeled_seconds > 0:  # the base models' share of prediction time
             self.scores_["stack"]["predict_rows_per_s"] = round(len(unlabeled) / unlabeled_seconds, 1)
         return self
 
@@ -276,9 +272,14 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
 
     def predict_proba(self, X):
         """The meta-learner's probabilities on ``X``, columns in ``classes_`` order."""
-        self._check_fitted()
         texts = check_texts(X)
-        meta_X = meta_table(self.base_predict_proba(texts).values(), texts, self.extra_features)
+        return self.predict_proba_from_base(self.base_predict_proba(texts), texts)
+
+    def predict_proba_from_base(self, base_proba: dict, X):
+        """The meta-learner's probabilities given each base model's on ``X`` (as ``base_predict_proba``
+        or ``unlabeled_base_proba_`` hold them), without predicting with the base models again."""
+        self._check_fitted()
+        meta_X = meta_table([base_proba[name] for name in self.estimators_], check_texts(X), self.extra_features)
         return align_proba(self.final_estimator_.predict_proba(meta_X), self.final_estimator_.classes_, self.classes_)
 
     # ---- persistence hooks (see mathcls.persist and ._folder)
