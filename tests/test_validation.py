@@ -23,6 +23,8 @@ LABELS = [0, 1, 0, 1] * 3
     ({"C": True}, "C must be a number > 0; got True."),
     ({"C": 0.0}, "C must be a number > 0"),
     ({"C": float("nan")}, "C must be a number > 0"),
+    ({"C": float("inf")}, "C must be a number > 0; got inf."),  # -p C=1e999 parses to inf
+    ({"tol": np.float64("-inf")}, "tol must be a number > 0"),
     ({"C": "5"}, "C must be a number > 0; got '5'."),
     ({"tol": -1e-4}, "tol must be a number > 0"),
     ({"word_ngram_range": (2, 1)}, "word_ngram_range must be a pair (lo, hi) of integers with 1 <= lo <= hi or None"),

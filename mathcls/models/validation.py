@@ -34,7 +34,8 @@ def _is_int(value) -> bool:
 
 
 def _is_real(value) -> bool:
-    return isinstance(value, (int, float, np.integer, np.floating)) and not _is_bool(value) and not math.isnan(value)
+    # nan and inf pass every comparison or none, and no model parameter means them: both are refused.
+    return isinstance(value, (int, float, np.integer, np.floating)) and not _is_bool(value) and math.isfinite(value)
 
 
 class Interval:
