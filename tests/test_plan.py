@@ -68,6 +68,21 @@ def test_cli_bad_time_limit_is_one_line_before_any_work(tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+@pytest.mark.parametrize("command", ["run", "stack"])
+def test_cli_reprobe_forgets_this_machines_measurements(tmp_path, command):
+    from mathcls.plan import probe as probe_module
+
+    texts, y = make_corpus(20)
+    probe = probe_module.Probe(probe_module.DataShape(texts, y, texts[:10], cv=2), echo=lambda line: None)
+    probe.tfidf({"min_df": 1, "char_ngram_range": None})
+    assert probe.path.is_file()
+    args = [command, "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "o")]
+    CliRunner().invoke(cli, args)
+    assert probe.path.is_file()  # kept without the flag
+    result = CliRunner().invoke(cli, args + ["--reprobe"])
+    assert "measures it again" in result.output and not probe.path.exists()
+
+
 def test_shipped_cpu_config_plans_to_an_hour_and_the_default_follows_it():
     from mathcls.pipeline import resolve_config
 
@@ -514,6 +529,13 @@ def test_probe_is_cached_per_machine_and_never_from_a_fake_clock(monkeypatch):
     faked.tfidf(words)
     assert faked.taken == 1  # measured again, and not written over the real figures
     assert Probe(data).tfidf(words) == measured
+
+    # --reprobe: this machine's figures are forgotten (another machine's stay) and measured anew.
+    assert probe_module.forget_machine() == first.path and not first.path.exists()
+    assert elsewhere.path.exists() and probe_module.forget_machine() is None
+    fresh = Probe(data, echo=lines.append)
+    fresh.tfidf(words)
+    assert fresh.taken == 1 and "measured now" in fresh.summary()
 
 
 def test_neural_probe_measures_the_bundled_minilm_and_prices_settings():

@@ -26,6 +26,20 @@ time_limit_option = click.option(
          "with which settings, and writes submission.csv before the limit.")
 
 
+reprobe_option = click.option(
+    "--reprobe", is_flag=True, default=False,
+    help="Under a time limit, measure this machine again instead of using its cached measurements (for "
+         "example when they were taken while the machine was busy).")
+
+
+def _forget_probe(reprobe: bool) -> None:
+    if reprobe:
+        from ..plan.probe import forget_machine
+
+        if forget_machine() is not None:
+            click.echo("Forgot this machine's cached measurements; this run measures it again.")
+
+
 def _catching_signals(budget):
     """Under a time limit, SIGTERM and Ctrl-C stop the model in flight instead of the process."""
     import contextlib
@@ -44,7 +58,8 @@ def _catching_signals(budget):
               help="Generate a synthetic 8-topic data set and run the whole pipeline on it (no data, no network).")
 @generation_option
 @time_limit_option
-def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit):
+@reprobe_option
+def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, reprobe):
     """Run everything: [generate], tune, out-of-fold training, stacking, submission.
 
     Each stage (folds, generate, tune, out-of-fold training per model, stack, submission) is
@@ -71,6 +86,7 @@ def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit):
     if not demo and not data_dir:
         raise click.UsageError("pass --data DIR (the competition folder), or --demo to try mathcls on generated data.")
     budget = time_budget(None if demo else config, time_limit, builtin_config("demo") if demo else None)
+    _forget_probe(reprobe)
     with _catching_signals(budget):
         if demo:
             result = run_demo(out, echo=click.echo, budget=budget)
@@ -92,7 +108,8 @@ def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit):
               help="Folder searched for best_params.json files written by `mathcls tune`.")
 @generation_option
 @time_limit_option
-def stack(data_dir, out, config, models, params_from, use_generation, generated_dir, time_limit):
+@reprobe_option
+def stack(data_dir, out, config, models, params_from, use_generation, generated_dir, time_limit, reprobe):
     """Build the stacking ensemble from tuned (or default) parameters, without tuning.
 
     \b
@@ -103,6 +120,7 @@ def stack(data_dir, out, config, models, params_from, use_generation, generated_
     from ..pipeline import build, summary, time_budget
 
     budget = time_budget(config, time_limit)
+    _forget_probe(reprobe)
     with _catching_signals(budget):
         result = build(data_dir, out, config=config, models=_models(models), params_from=params_from,
                        use_generation=use_generation, generated_dir=generated_dir, tune_models=False,

@@ -83,6 +83,17 @@ def machine_info() -> dict:
     return {"cpu": cpu_model(), "cores": os.cpu_count(), "usable_cores": usable, "versions": package_versions()}
 
 
+def forget_machine() -> Path | None:
+    """Delete this machine's cached probe (e.g. one measured while the machine was busy), so that the
+    next run measures again; returns the deleted file, or ``None`` when there was none."""
+    path = cache_dir() / "probe" / f"{_digest(machine_info())}.json"
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        return None
+    return path
+
+
 def _digest(payload) -> str:
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -144,7 +155,8 @@ class Probe:
             used = sorted({v["precision"] for v in neural if "precision" in v})
             if used:
                 parts.append("training precision " + "/".join("fp32" if p == "no" else p for p in used))
-        fresh = f"{self.taken} measured now" if self.taken else "all from the cache"
+        fresh = (f"{self.taken} measured now" if self.taken
+                 else "all from the cache; `mathcls run --reprobe` measures again")
         return f"Machine: {'; '.join(parts)} ({fresh})."
 
     # ---- neural ----
