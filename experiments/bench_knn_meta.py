@@ -1,0 +1,99 @@
+"""Issue 16, idea 6: do nearest-neighbour meta-features help the stack? Measured on a TF-IDF stack.
+
+    python experiments/bench_knn_meta.py --data ../shared/data/kasut
+
+Base models (4-fold OOF on the shared train, seed 42): cpu.toml's tuned TF-IDF, a word-only and a
+char-only TF-IDF. The meta-learner is mathcls's MetaLGBMClassifier, cross-fitted on the same folds
+(the stack's honest OOF score; 10 Optuna trials as in cpu.toml), once on the base models' probabilities plus the text features, and
+once with nearest-neighbour features added: for each row, its most similar *training-fold* question
+in char TF-IDF space (cosine), that similarity, the neighbour's label one-hot scaled by it, and the
+similarity-weighted label share of the 5 nearest. Prints F1-micro/macro of each base model and of
+both stacks, and the seconds the neighbour features cost.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def knn_features(vectors, y, fold, n_classes: int, k: int = 5) -> np.ndarray:
+    """Per row: top-1 cosine, its label one-hot times that cosine, the cosine-weighted label share of
+    the k nearest; neighbours come only from the other folds (no row sees its own fold's labels)."""
+    out = np.zeros((vectors.shape[0], 1 + 2 * n_classes))
+    for f in np.unique(fold):
+        valid, train = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
+        sims = (vectors[valid] @ vectors[train].T).toarray()
+        top = np.argsort(-sims, axis=1)[:, :k]
+        top_sim = np.take_along_axis(sims, top, axis=1)
+        labels = y[train][top]
+        out[valid, 0] = top_sim[:, 0]
+        out[valid, 1 + labels[:, 0]] = top_sim[:, 0]
+        for c in range(n_classes):
+            out[valid, 1 + n_classes + c] = (top_sim * (labels == c)).sum(1) / np.maximum(top_sim.sum(1), 1e-9)
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "kasut"))
+    ap.add_argument("--cv", type=int, default=4)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--meta-trials", type=int, default=10, help="the meta-learner's Optuna trials (cpu.toml: 10)")
+    args = ap.parse_args(argv)
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.metrics import f1_score
+
+    from mathcls.data import LABEL, TEXT, load_train
+    from mathcls.features import text_features
+    from mathcls.folds import SharedFolds, make_folds
+    from mathcls.models.tfidf import TfidfLogReg
+    from mathcls.oof import out_of_fold_proba
+    from mathcls.stacking._meta_learner import MetaLGBMClassifier
+    from mathcls.text import normalize_text
+
+    df = load_train(Path(args.data) / "train.csv")
+    texts, y = df[TEXT].tolist(), df[LABEL].to_numpy()
+    fold = make_folds(y, args.cv, args.seed)
+    bases = {
+        "tfidf": TfidfLogReg(C=50.5, char_ngram_range=(2, 6), min_df=1, class_weight="balanced",
+                             char_max_features=200000),
+        "word": TfidfLogReg(char_ngram_range=None),
+        "char": TfidfLogReg(word_ngram_range=None),
+    }
+    probas = {}
+    for name, est in bases.items():
+        t0 = time.perf_counter()
+        probas[name] = out_of_fold_proba(est, texts, y, SharedFolds(fold)).proba
+        pred = probas[name].argmax(1)
+        print(f"{name:<8} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
+              f"F1-macro {f1_score(y, pred, average='macro'):.4f}  ({time.perf_counter() - t0:.0f}s)", flush=True)
+
+    t0 = time.perf_counter()
+    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2).fit_transform(
+        [normalize_text(t) for t in texts])
+    knn = knn_features(vectors, y, fold, n_classes=len(np.unique(y)))
+    knn_seconds = time.perf_counter() - t0
+    share = (knn[:, 0] >= 0.9).mean()
+    agree = (knn[knn[:, 0] >= 0.9, 1:1 + 8].argmax(1) == y[knn[:, 0] >= 0.9]).mean() if share else float("nan")
+    print(f"neighbour features: {knn_seconds:.0f}s; {share:.1%} of rows have a training-fold neighbour at cosine "
+          f">= 0.9, which shares its label {agree:.1%} of the time")
+
+    base_table = np.hstack([probas[n] for n in bases] + [text_features(texts)])
+    for label, table in (("stack", base_table), ("stack + neighbours", np.hstack([base_table, knn]))):
+        meta = MetaLGBMClassifier(n_base_models=len(bases), cv=SharedFolds(fold), n_trials=args.meta_trials,
+                                  random_state=0).fit(table, y)
+        pred = meta.classes_[meta.oof_proba_.argmax(1)]
+        print(f"{label:<20} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
+              f"F1-macro {f1_score(y, pred, average='macro'):.4f}  (meta-learner: {meta.kind_})", flush=True)
+
+
+if __name__ == "__main__":
+    main()
