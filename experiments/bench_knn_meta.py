@@ -3,7 +3,7 @@
     python experiments/bench_knn_meta.py --data ../shared/data/kasut
 
 Base models (4-fold OOF on the shared train, seed 42): cpu.toml's tuned TF-IDF, a word-only and a
-char-only TF-IDF. The meta-learner is mathcls's MetaLGBMClassifier, cross-fitted on the same folds
+char-only TF-IDF (``--with-embed``: also cpu.toml's frozen MiniLM + LR). The meta-learner is mathcls's MetaLGBMClassifier, cross-fitted on the same folds
 (the stack's honest OOF score; 10 Optuna trials as in cpu.toml), once on the base models' probabilities plus the text features, and
 once with nearest-neighbour features added: for each row, its most similar *training-fold* question
 in char TF-IDF space (cosine), that similarity, the neighbour's label one-hot scaled by it, and the
@@ -46,6 +46,9 @@ def main(argv=None):
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "kasut"))
     ap.add_argument("--cv", type=int, default=4)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--with-embed", action="store_true",
+                    help="add cpu.toml's embed base (frozen MiniLM + LR, 256 tokens); point MATHCLS_CACHE at a "
+                         "warm embedding cache to skip the encoding")
     ap.add_argument("--meta-trials", type=int, default=10, help="the meta-learner's Optuna trials (cpu.toml: 10)")
     args = ap.parse_args(argv)
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -68,6 +71,10 @@ def main(argv=None):
         "word": TfidfLogReg(char_ngram_range=None),
         "char": TfidfLogReg(word_ngram_range=None),
     }
+    if args.with_embed:
+        from mathcls.models.setfit import SetFitClassifier
+
+        bases["embed"] = SetFitClassifier(body_epochs=0, max_length=256, head_C=10.0, progress_bar=False)
     probas = {}
     for name, est in bases.items():
         t0 = time.perf_counter()

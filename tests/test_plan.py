@@ -538,6 +538,21 @@ def test_probe_is_cached_per_machine_and_never_from_a_fake_clock(monkeypatch):
     assert fresh.taken == 1 and "measured now" in fresh.summary()
 
 
+def test_the_stack_reserve_counts_neighbour_features_when_they_are_on():
+    from mathcls.plan.costs import stack_seconds
+    from mathcls.plan.probe import DataShape, Probe
+
+    texts, y = make_corpus(30)
+    data = DataShape(texts, y, texts[:40], cv=4, data_hash="h")
+    probe = Probe(data, echo=lambda line: None)
+    plain = stack_seconds(data, probe, 2, 0, True, True)
+    assert "neighbours" not in " ".join(probe._store)  # measured only when asked for
+    with_neighbours = stack_seconds(data, probe, 2, 0, True, True, neighbour_features=True)
+    measured = next(v for k, v in probe._store.items() if k.startswith("neighbours"))
+    assert measured["rows"] == len(texts) and measured["fit_seconds"] > 0
+    assert with_neighbours > plain
+
+
 def test_neural_probe_measures_the_bundled_minilm_and_prices_settings():
     import torch
 

@@ -391,6 +391,48 @@ def test_predictions_from_fits_unlabeled_rows_equal_predicting_again(strategy):
     assert CountingTfidf.calls  # while predict_proba did ask them
 
 
+# ---------------------------------------------------------------- nearest-neighbour meta-features
+def test_neighbours_of_a_training_row_come_only_from_the_other_folds():
+    from mathcls.stacking._neighbours import NeighbourFeatures
+
+    base, y0 = make_corpus(6, seed=21)
+    texts = [t for t in base for _ in range(2)]  # every question twice ...
+    y = np.repeat(y0, 2)
+    fold = np.repeat(np.arange(len(base)) % 3, 2)  # ... both copies in the same fold
+    nn = NeighbourFeatures(n_classes=8).fit(texts, y, fold)
+    assert nn.oof_.shape == (len(texts), 17)
+    assert nn.oof_[:, 0].max() < 0.999  # its twin (cosine 1) shares its fold: never seen
+    # New rows look at every training row: each question finds its twin, at cosine 1, with its label.
+    new = nn.transform(base)
+    np.testing.assert_allclose(new[:, 0], 1.0, atol=1e-9)
+    np.testing.assert_array_equal(new[:, 1:9].argmax(1), y0)
+    np.testing.assert_allclose(new[:, 9:].sum(1), 1.0)  # label shares of the 5 nearest
+
+
+def test_stack_with_neighbour_features_learns_from_them_and_round_trips(tmp_path):
+    # The memoriser's out-of-fold probabilities are uniform: whatever the stack learns comes from the
+    # neighbours (the templates of a topic share their characters).
+    texts, y = make_corpus(12, seed=5)
+    new_texts, new_y = make_corpus(4, seed=6)
+    kwargs = dict(cv=3, random_state=1, extra_features=False, bias_tuning=False)
+    stack = StackingEnsemble([("memo", ExactMemorizer())], neighbour_features=True, **kwargs).fit(texts, y)
+    plain = StackingEnsemble([("memo", ExactMemorizer())], **kwargs).fit(texts, y)
+    assert plain.neighbours_ is None and plain.scores_["stack"]["f1_micro"] < 0.3
+    assert stack.final_estimator_.n_features_in_ == plain.final_estimator_.n_features_in_ + 17
+    assert stack.scores_["stack"]["f1_micro"] > 0.8
+    assert (stack.predict(new_texts) == new_y).mean() > 0.8
+    saved = StackingEnsemble([("word", TfidfLogReg(min_df=1, char_ngram_range=None))], neighbour_features=True,
+                             **kwargs).fit(texts, y)  # a registered base model, so the stack saves
+    loaded = load_model(save_model(saved, tmp_path / "stack"))
+    assert loaded.neighbour_features is True and (tmp_path / "stack" / "neighbours").is_dir()
+    np.testing.assert_array_equal(loaded.predict_proba(new_texts), saved.predict_proba(new_texts))
+
+
+def test_neighbour_features_must_be_a_boolean():
+    with pytest.raises(ValueError, match="neighbour_features must be True or False"):
+        StackingEnsemble(neighbour_features="yes").fit(*make_corpus(4))
+
+
 # ---------------------------------------------------------------- the meta-learner
 def _probability_table(n=240, seed=0):
     """Two noisy 'base models' over 3 classes plus a free feature that decides the class when it is large."""

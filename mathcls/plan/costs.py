@@ -141,10 +141,10 @@ def _fitted(m: dict, data: DataShape) -> Cost:
 
 
 def stack_seconds(data: DataShape, probe: Probe, n_models: int, meta_trials: int, bias_tuning: bool,
-                  extra_features: bool) -> float:
+                  extra_features: bool, neighbour_features: bool = False) -> float:
     """What the stack itself costs once the base models are done: the meta-learner cross-fitted on
     the folds (plus its tuning trials, about twice as many trees on average), bias tuning, text
-    features and the final fit."""
+    features, neighbour features and the final fit."""
     m = probe.meta(max(1, n_models))
     fits = data.cv * (1 + 2.25 * meta_trials) + 1
     seconds = fits * m["fit_seconds"]
@@ -152,4 +152,9 @@ def stack_seconds(data: DataShape, probe: Probe, n_models: int, meta_trials: int
         seconds += (data.cv + 2) * m["bias_seconds"]
     if extra_features:
         seconds += 2 * (data.n_train + data.n_test) / m["features_rows_per_s"]
+    if neighbour_features:  # similarities: every training row against the other folds, new rows against all
+        nb = probe.neighbours()
+        n = nb["rows"]
+        seconds += nb["fit_seconds"] * (data.n_train / n) ** 2 * (data.cv - 1) / data.cv * 2
+        seconds += nb["lookup_seconds"] * (data.n_test * data.n_train) / (n / 2 * n)
     return seconds

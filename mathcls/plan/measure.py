@@ -129,6 +129,22 @@ def meta_speed(key: dict, texts, clock) -> dict:
             "features_rows_per_s": min(2000, len(texts)) / max(t3 - t2, 1e-9)}
 
 
+def neighbour_speed(texts, n_classes: int, clock, rows: int = 2000) -> dict:
+    """Seconds of the stack's neighbour features on ``rows`` texts (2 folds), and of looking up half as
+    many new texts; both grow with rows x training rows (:func:`mathcls.plan.costs.stack_seconds`)."""
+    from ..stacking._neighbours import NeighbourFeatures
+
+    texts = list(texts[:rows])
+    n = len(texts)
+    y, fold = np.arange(n) % n_classes, np.arange(n) % 2
+    t0 = clock()
+    features = NeighbourFeatures(n_classes).fit(texts, y, fold)
+    t1 = clock()
+    features.transform(texts[:n // 2])
+    t2 = clock()
+    return {"rows": n, "fit_seconds": t1 - t0, "lookup_seconds": t2 - t1}
+
+
 def long_texts(pool, n: int, length: int) -> list[str]:
     """``n`` texts made of real questions joined until each is long enough to fill ``length`` tokens."""
     rng = np.random.default_rng(0)

@@ -243,6 +243,13 @@ class Probe:
         return self._cached("meta", key, lambda: measure.meta_speed(key, self.data.train_texts, self.clock),
                             "stacking meta-learner")
 
+    def neighbours(self) -> dict:
+        """Seconds of the stack's nearest-neighbour features on a sample (``[stack] neighbour_features``)."""
+        n_classes = len(np.unique(self.data.y))
+        key = {"rows": min(2000, self.data.n_train), "classes": n_classes}
+        return self._cached("neighbours", key, lambda: measure.neighbour_speed(self.data.train_texts, n_classes,
+                                                                               self.clock), "neighbour features")
+
     def _long_texts(self, n: int, length: int) -> list[str]:
         return measure.long_texts(self.data.train_texts, n, length)
 

@@ -41,7 +41,8 @@ def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: 
     probe = Probe(data, clock=None if budget.real_time else budget.clock, echo=echo)
     echo(f"Measuring this machine for the plan (cached in {probe.path.parent}):")
     t0, share = budget.now(), max(60.0, PROBE_SHARE * budget.limit)
-    stack_args = (bool(stack_cfg.get("bias_tuning", True)), bool(stack_cfg.get("extra_features", True)))
+    stack_args = (bool(stack_cfg.get("bias_tuning", True)), bool(stack_cfg.get("extra_features", True)),
+                  bool(stack_cfg.get("neighbour_features", False)))
     base = stack_seconds(data, probe, len(specs), 0, *stack_args)
     meta = stack_seconds(data, probe, len(specs), int(stack_cfg.get("meta_n_trials", 0) or 0), *stack_args) - base
     models = []

@@ -6,6 +6,7 @@
 ``_pseudo_label``      labels for unlabeled rows from the other base models' fold models
 ``_meta_learner``      :class:`MetaLGBMClassifier`, the default meta-learner
 ``_bias``              per-class bias offsets, cross-fitted
+``_neighbours``        nearest-neighbour meta-features (char TF-IDF), leak-free over the folds
 ``_folder``            saving and loading a fitted stack (folder versions 1 and 2)
 =====================  ==================================================================
 """

@@ -27,6 +27,7 @@ from ..oof import align_proba, out_of_fold_proba
 from . import _folder
 from ._fold_runner import cache_folder, fit_base_model, pseudo_data_key
 from ._meta_learner import MetaLGBMClassifier
+from ._neighbours import NeighbourFeatures
 from ._pseudo_label import check_pseudo_label, name_list, pseudo_rows
 
 STRATEGIES = ("fold-average", "refit")
@@ -37,12 +38,31 @@ def _log(verbose: bool, msg: str) -> None:
         print(msg, flush=True)
 
 
-def meta_table(probas, texts, extra_features: bool) -> np.ndarray:
-    """The meta-learner's input: each base model's probabilities, then (optionally) the text features."""
+def meta_table(probas, texts, extra_features: bool, neighbours=None) -> np.ndarray:
+    """The meta-learner's input: each base model's probabilities, then (optionally) the text features
+    and the nearest-neighbour features (an array, see :mod:`._neighbours`)."""
     parts = [np.asarray(p, dtype=np.float64) for p in probas]
     if extra_features:
         parts.append(text_features(texts))
+    if neighbours is not None:
+        parts.append(neighbours)
     return np.hstack(parts)
+
+
+def check_base_list(bases, param_names) -> list[str]:
+    """The names of the ``(name, estimator)`` base models, once they are known to be usable."""
+    if not bases:
+        raise ParameterError("estimators is empty; give at least one (name, estimator) pair.")
+    names = [n for n, _ in bases]
+    if len(set(names)) != len(names):
+        raise ParameterError(f"estimator names must be unique; got {names}.")
+    clash = [n for n in names if "__" in n or n in param_names]
+    if clash:
+        raise ParameterError(f"estimator name {clash[0]!r} contains '__' or is a parameter name; rename it.")
+    unfit = [name for name, est in bases if not (hasattr(est, "fit") and hasattr(est, "predict_proba"))]
+    if unfit:
+        raise ParameterError(f"estimator {unfit[0]!r} needs fit and predict_proba.")
+    return names
 
 
 class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
@@ -64,6 +84,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         validate every row exactly once.
     extra_features : bool, default True
         Add cheap text features (:mod:`mathcls.features`) to the meta-learner's input.
+    neighbour_features : bool, default False
+        Add each row's nearest training questions' labels and similarity (:mod:`._neighbours`, leak-free).
     test_strategy : {"fold-average", "refit"}, default "fold-average"
         Predict new rows with the average of the fold models, or with one refitted on all rows.
     bias_tuning, meta_init, meta_n_trials
@@ -93,6 +115,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
     pseudo_label_counts_ : dict name -> list of pseudo-labelled rows per fold (pseudo-labelled models)
     scores_ : dict name -> {f1_micro, f1_macro, fit_seconds, predict_rows_per_s}, including "stack"
     fold_ : ndarray, fold id per training row
+    neighbours_ : NeighbourFeatures or None, the fitted neighbour features
 
     Examples
     --------
@@ -108,6 +131,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         "final_estimator": [HasMethods("fit", "predict_proba"), None],
         "cv": [Interval(Integral, 2, None), HasMethods("split", "get_n_splits")],
         "extra_features": ["boolean"],
+        "neighbour_features": ["boolean"],
         "test_strategy": [Options(STRATEGIES)],
         "bias_tuning": ["boolean"],
         "meta_init": [Options({"average", "none"})],
@@ -121,7 +145,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
 
     def __init__(self, estimators=None, final_estimator=None, cv=5, extra_features=True,
                  test_strategy="fold-average", bias_tuning=True, meta_init="average", meta_n_trials=0,
-                 pseudo_label=(), pseudo_label_threshold=0.0, random_state=42, cache_dir=None, verbose=False):
+                 pseudo_label=(), pseudo_label_threshold=0.0, random_state=42, cache_dir=None, verbose=False,
+                 neighbour_features=False):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
@@ -135,6 +160,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         self.random_state = random_state
         self.cache_dir = cache_dir
         self.verbose = verbose
+        self.neighbour_features = neighbour_features
 
     def get_params(self, deep=True):
         """Parameters, with each base model's as ``<name>__<param>`` when ``deep``."""
@@ -152,18 +178,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         return list(self.estimators)
 
     def _check_param_relations(self):
-        bases = self._base_list()
-        if not bases:
-            raise ParameterError("estimators is empty; give at least one (name, estimator) pair.")
-        names = [n for n, _ in bases]
-        if len(set(names)) != len(names):
-            raise ParameterError(f"estimator names must be unique; got {names}.")
-        clash = [n for n in names if "__" in n or n in self.get_params(deep=False)]
-        if clash:
-            raise ParameterError(f"estimator name {clash[0]!r} contains '__' or is a parameter name; rename it.")
-        unfit = [name for name, est in bases if not (hasattr(est, "fit") and hasattr(est, "predict_proba"))]
-        if unfit:
-            raise ParameterError(f"estimator {unfit[0]!r} needs fit and predict_proba.")
+        names = check_base_list(self._base_list(), self.get_params(deep=False))
         if self.final_estimator is not None and self.meta_n_trials:
             raise ParameterError("meta_n_trials tunes the default meta-learner; with final_estimator given, "
                                  "set meta_n_trials=0 (or tune final_estimator yourself).")
@@ -239,7 +254,10 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         return sum(f.unlabeled_seconds for f in fitted.values())
 
     def _fit_final(self, texts, y, fold):
-        meta_X = meta_table(self.oof_proba_.values(), texts, self.extra_features)
+        self.neighbours_ = (NeighbourFeatures(len(self.classes_)).fit(texts, np.searchsorted(self.classes_, y), fold)
+                            if self.neighbour_features else None)
+        meta_X = meta_table(self.oof_proba_.values(), texts, self.extra_features,
+                            None if self.neighbours_ is None else self.neighbours_.oof_)
         t0 = time.perf_counter()
         if self.final_estimator is None:
             final = MetaLGBMClassifier(init=self.meta_init, n_base_models=len(self.oof_proba_),
@@ -279,7 +297,9 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         """The meta-learner's probabilities given each base model's on ``X`` (as ``base_predict_proba``
         or ``unlabeled_base_proba_`` hold them), without predicting with the base models again."""
         self._check_fitted()
-        meta_X = meta_table([base_proba[name] for name in self.estimators_], check_texts(X), self.extra_features)
+        texts = check_texts(X)
+        near = None if self.neighbours_ is None else self.neighbours_.transform(texts)
+        meta_X = meta_table([base_proba[name] for name in self.estimators_], texts, self.extra_features, near)
         return align_proba(self.final_estimator_.predict_proba(meta_X), self.final_estimator_.classes_, self.classes_)
 
     # ---- persistence hooks (see mathcls.persist and ._folder)

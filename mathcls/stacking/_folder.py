@@ -6,6 +6,7 @@ Layout, version 2::
                              "feature_names": [...], "scores": {...}, "n_classes": n}
     base/<name>/fold-<k>/   each base model's fold models (``full/`` with test_strategy="refit")
     meta/                   the fitted meta-learner's model folder
+    neighbours/             with neighbour_features: the char TF-IDF and the training rows' vectors and labels
 
 Version 1 (``stack.json`` without "version") kept the default meta-learner's booster in
 ``meta_lightgbm.txt`` and its kind, bias and parameters in ``stack.json``; it still loads.
@@ -21,6 +22,7 @@ import numpy as np
 
 from ..errors import ModelFolderError
 from ..features import FEATURE_NAMES
+from ._neighbours import NeighbourFeatures
 
 STACK_FILE = "stack.json"
 VERSION = 2
@@ -70,8 +72,12 @@ def save_payload(stack, folder: Path) -> None:
     save_model(stack.final_estimator_, folder / "meta")
     features = [f"{name}_p{c}" for name in stack.estimators_ for c in stack.classes_]
     features += list(FEATURE_NAMES) if stack.extra_features else []
+    if stack.neighbours_ is not None:
+        stack.neighbours_.save(folder / "neighbours")
+        features += stack.neighbours_.feature_names()
     info = {"version": VERSION, "models": names, "meta": "meta", "feature_names": features,
-            "scores": stack.scores_, "n_classes": len(stack.classes_)}
+            "scores": stack.scores_, "n_classes": len(stack.classes_),
+            "neighbours": None if stack.neighbours_ is None else "neighbours"}
     (folder / STACK_FILE).write_text(json.dumps(info, indent=2))  # inside the folder save_model writes atomically
 
 
@@ -88,6 +94,7 @@ def load_payload(stack, folder: Path) -> None:
                                f"reads ({VERSION}); upgrade mathcls.")
     stack.estimators_ = {name: [load_model(folder / sub) for sub in subs] for name, subs in info["models"].items()}
     stack.scores_ = info["scores"]
+    stack.neighbours_ = NeighbourFeatures.load(folder / info["neighbours"]) if info.get("neighbours") else None
     stack.final_estimator_ = load_model(folder / info["meta"]) if version == VERSION else _v1_meta(stack, folder, info)
 
 
