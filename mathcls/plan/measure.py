@@ -23,7 +23,6 @@ def transformer_speed(params: dict, long_texts, clock) -> dict:
     import transformers  # noqa: F401
 
     from ..models.transformer import TransformerClassifier
-    from ..persist import save_model
 
     settings = {k: v for k, v in params.items() if k != "callbacks"}
     length = int(settings.get("max_length", 256))
@@ -38,17 +37,25 @@ def transformer_speed(params: dict, long_texts, clock) -> dict:
     per_batch = statistics.median(timer.batch_seconds()[1:])
     rows = long_texts(min(PREDICT_ROWS, int(settings.get("predict_batch_size", 64))), length)
     est.predict_proba(rows[:8])  # warm up the inference path
-    t1 = clock()
-    est.predict_proba(rows)
-    predict = clock() - t1
-    with tempfile.TemporaryDirectory(prefix="mathcls-probe-") as tmp:
-        t2 = clock()
-        save_model(est, Path(tmp) / "m")
-        save = clock() - t2
+    predict, save = _predict_and_save_seconds(est, rows, clock)
     return {"train_tokens_per_s": bs * length / max(per_batch, 1e-9),
             "predict_tokens_per_s": len(rows) * length / max(predict, 1e-9),
             "setup_seconds": timer.begin - t0, "save_seconds": save,
             "precision": est.mixed_precision_, "examples_per_s": bs / max(per_batch, 1e-9)}
+
+
+def _predict_and_save_seconds(est, rows, clock) -> tuple[float, float]:
+    """Seconds a fitted estimator takes to predict ``rows`` and to save itself as a model folder."""
+    from ..persist import save_model
+
+    t0 = clock()
+    est.predict_proba(rows)
+    predict = clock() - t0
+    with tempfile.TemporaryDirectory(prefix="mathcls-probe-") as tmp:
+        t1 = clock()
+        save_model(est, Path(tmp) / "m")
+        save = clock() - t1
+    return predict, save
 
 
 def encoder_speed(params: dict, long_texts, clock) -> dict:
@@ -83,7 +90,6 @@ def head_fit(key: dict, n_classes: int, clock) -> dict:
 def fit_speed(family: str, params: dict, texts, y, sizes: list[int], clock) -> dict:
     """Fit seconds on samples of ``sizes`` rows, prediction rows/s and save seconds of ``family``."""
     from ..models import make_model
-    from ..persist import save_model
 
     rng = np.random.default_rng(0)
     texts = np.asarray(texts, dtype=object)
@@ -96,13 +102,7 @@ def fit_speed(family: str, params: dict, texts, y, sizes: list[int], clock) -> d
         est.fit(list(texts[rows]), y[rows])
         fits.append([int(len(rows)), clock() - t0])
     pred_rows = list(texts[rng.choice(len(texts), min(len(texts), 1000), replace=False)])
-    t1 = clock()
-    est.predict_proba(pred_rows)
-    predict = clock() - t1
-    with tempfile.TemporaryDirectory(prefix="mathcls-probe-") as tmp:
-        t2 = clock()
-        save_model(est, Path(tmp) / "m")
-        save = clock() - t2
+    predict, save = _predict_and_save_seconds(est, pred_rows, clock)
     return {"fits": fits, "predict_rows_per_s": len(pred_rows) / max(predict, 1e-9), "save_seconds": save}
 
 
