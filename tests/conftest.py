@@ -79,13 +79,14 @@ def competition_dir(tmp_path):
     return write_competition(tmp_path / "comp")
 
 
-def write_competition(d: Path) -> Path:
-    """Write the small competition folder of :func:`competition_dir` into ``d``."""
-    texts, labels = make_corpus(8, seed=1)
+def write_competition(d: Path, n_per_class: int = 8, empty_question: bool = True) -> Path:
+    """Write the small competition folder of :func:`competition_dir` into ``d`` (``n_per_class``
+    training rows per topic; 16 test rows, plus an empty one with ``empty_question``)."""
+    texts, labels = make_corpus(n_per_class, seed=1)
     d.mkdir(parents=True)
     pd.DataFrame({"Question": texts, "label": labels}).to_csv(d / "train.csv", index=False)
     test_texts, _ = make_corpus(2, seed=2)
-    test_texts = test_texts + [""]  # an empty question still gets a label
+    test_texts = test_texts + [""] * empty_question  # an empty question still gets a label
     ids = [str(1000 + i) for i in range(len(test_texts))]
     pd.DataFrame({"id": ids, "Question": test_texts}).to_csv(d / "test.csv", index=False)
     pd.DataFrame({"id": ids, "label": 0}).to_csv(d / "sample_submission.csv", index=False)

@@ -22,7 +22,7 @@ from mathcls.plan.planner import FILL, ModelPlan, Option, Planner
 from mathcls.plan.spec import ModelSpec, model_specs
 
 from . import fake_models
-from .conftest import make_corpus
+from .conftest import make_corpus, write_competition
 
 EXPERIMENTS = Path(__file__).resolve().parents[1] / "experiments"
 
@@ -297,15 +297,7 @@ def fake(monkeypatch):
 @pytest.fixture()
 def comp(tmp_path):
     """160 training rows (20 per topic) and 16 test rows."""
-    texts, labels = make_corpus(20, seed=1)
-    d = tmp_path / "comp"
-    d.mkdir()
-    pd.DataFrame({"Question": texts, "label": labels}).to_csv(d / "train.csv", index=False)
-    test_texts, _ = make_corpus(2, seed=2)
-    ids = [str(1000 + i) for i in range(len(test_texts))]
-    pd.DataFrame({"id": ids, "Question": test_texts}).to_csv(d / "test.csv", index=False)
-    pd.DataFrame({"id": ids, "label": 0}).to_csv(d / "sample_submission.csv", index=False)
-    return d
+    return write_competition(tmp_path / "comp", n_per_class=20, empty_question=False)
 
 
 def fake_config(cv=2, **slow):
