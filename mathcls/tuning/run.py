@@ -30,6 +30,7 @@ from ..config import DEFAULT_SEED, load_config, model_params, write_json
 from ..data import LABEL, SOURCE, TEXT, load_competition
 from ..errors import MathclsError
 from ..persist import encode_param
+from ..submission import write_csv_atomic
 from .spaces import (
     EPOCH_PRUNED,
     decode_trial_params,
@@ -393,8 +394,7 @@ def write_outputs(study, space: dict, base_params: dict, model: str, out: Path, 
         files["best_params"] = out / BEST_PARAMS
     df = study.trials_dataframe()
     if len(df):
-        with atomic_path(out / TRIALS_CSV) as tmp:
-            df.to_csv(tmp, index=False)
+        write_csv_atomic(df, out / TRIALS_CSV)
         files["trials"] = out / TRIALS_CSV
     files.update(write_plots(study, out))
     return TuneResult(study.study_name, opened.location, best_value, best_params, len(complete), 0, out, files,
