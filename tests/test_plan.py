@@ -257,6 +257,18 @@ def test_a_late_fold_trims_later_work_and_an_early_one_spends_the_slack():
     assert planner.choose(700) == ["b size=0 -> size=1", "c fits now: size=0"]
 
 
+def test_a_family_not_seen_yet_gets_the_median_slowdown_of_the_others():
+    planner = Planner([plan_model("a", 1, [100])], cv=2, stack_base=0)
+    assert planner.factor("new") == 1.0
+    planner.factors = {"tfidf": 0.7, "setfit": 1.25}  # one fast, one slow family: no evidence of a slow machine
+    assert planner.factor("transformer") == 1.0
+    planner.factors = {"tfidf": 1.5, "setfit": 1.25}
+    assert planner.factor("transformer") == 1.375
+    planner.factors = {"tfidf": 0.5, "setfit": 3.0, "lgbm": 4.0}  # a busy machine: capped at twice
+    assert planner.factor("transformer") == 2.0
+    assert planner.factor("tfidf") == 0.5  # a family's own speed is used as observed
+
+
 def test_a_model_that_cannot_finish_is_late():
     models = [plan_model("a", 1, [100])]
     planner = Planner(models, cv=4, stack_base=0)

@@ -18,6 +18,7 @@ model in flight is stopped at once when it can no longer finish before the deadl
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass, field
 
 from .costs import Cost
@@ -119,13 +120,14 @@ class Planner:
 
     # ---- costs ----
     def factor(self, family: str) -> float:
-        """Observed/planned time of ``family`` (others: the machine's slowdown, never a speed-up)."""
+        """Observed/planned time of ``family``; a family not seen yet gets the machine's slowdown: the
+        median of the others (averaging the middle two, so one slow family of two does not speak for
+        the machine), between 1 and 2, never a speed-up."""
         if family in self.factors:
             return self.factors[family]
         if not self.factors:
             return 1.0
-        seen = sorted(self.factors.values())
-        return min(2.0, max(1.0, seen[len(seen) // 2]))
+        return min(2.0, max(1.0, statistics.median(self.factors.values())))
 
     def cost(self, m: ModelPlan, index: int | None = None) -> Cost:
         index = m.choice if index is None else index
