@@ -545,16 +545,19 @@ def test_probe_is_cached_per_machine_and_never_from_a_fake_clock(monkeypatch):
 def test_the_stack_reserve_counts_neighbour_features_when_they_are_on():
     from mathcls.plan.costs import stack_seconds
     from mathcls.plan.probe import DataShape, Probe
+    from mathcls.stacking import StackingEnsemble
 
     texts, y = make_corpus(30)
     data = DataShape(texts, y, texts[:40], cv=4, data_hash="h")
     probe = Probe(data, echo=lambda line: None)
-    plain = stack_seconds(data, probe, 2, 0, True, True)
+    plain = stack_seconds(data, probe, 2, StackingEnsemble())
     assert "neighbours" not in " ".join(probe._store)  # measured only when asked for
-    with_neighbours = stack_seconds(data, probe, 2, 0, True, True, neighbour_features=True)
+    with_neighbours = stack_seconds(data, probe, 2, StackingEnsemble(neighbour_features=True))
     measured = next(v for k, v in probe._store.items() if k.startswith("neighbours"))
     assert measured["rows"] == len(texts) and measured["fit_seconds"] > 0
     assert with_neighbours > plain
+    # The ensemble's defaults (bias tuning, text features) are priced when [stack] leaves them out.
+    assert plain > stack_seconds(data, probe, 2, StackingEnsemble(bias_tuning=False, extra_features=False))
 
 
 def test_neural_probe_measures_the_bundled_minilm_and_prices_settings():

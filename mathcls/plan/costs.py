@@ -140,11 +140,12 @@ def _fitted(m: dict, data: DataShape) -> Cost:
                 stack=data.cv * (data.n_test / rate + 2 * m["save_seconds"]), predict=data.fold_valid / rate)
 
 
-def stack_seconds(data: DataShape, probe: Probe, n_models: int, meta_trials: int, bias_tuning: bool,
-                  extra_features: bool, neighbour_features: bool = False) -> float:
+def stack_seconds(data: DataShape, probe: Probe, n_models: int, stack, meta_trials: int = 0) -> float:
     """What the stack itself costs once the base models are done: the meta-learner cross-fitted on
-    the folds (plus its tuning trials, about twice as many trees on average), bias tuning, text
-    features, neighbour features and the final fit."""
+    the folds (plus ``meta_trials`` tuning trials, about twice as many trees on average), bias
+    tuning, text features, neighbour features and the final fit, as ``stack`` (an unfitted
+    :class:`~mathcls.stacking.StackingEnsemble`, read for its settings only) will do them."""
+    bias_tuning, extra_features, neighbour_features = stack.bias_tuning, stack.extra_features, stack.neighbour_features
     m = probe.meta(max(1, n_models))
     fits = data.cv * (1 + 2.25 * meta_trials) + 1
     seconds = fits * m["fit_seconds"]

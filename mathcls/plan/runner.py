@@ -33,18 +33,17 @@ PROBE_SHARE = 0.15
 
 def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: int = 0, echo=print) -> BudgetedRun:
     """Probe this machine, price every allowed setting of the models ``names`` and make the first plan."""
-    from ..stacking import name_list
+    from ..stacking import StackingEnsemble, name_list
 
-    stack_cfg = cfg.get("stack", {})
-    pseudo = set(name_list(stack_cfg.get("pseudo_label")))
+    # The ensemble's own defaults fill what [stack] leaves out, so the plan prices what will run.
+    stack = StackingEnsemble().set_params(**cfg.get("stack", {}))
+    pseudo = set(name_list(stack.pseudo_label))
     specs = model_specs(cfg, names)
     probe = Probe(data, clock=None if budget.real_time else budget.clock, echo=echo)
     echo(f"Measuring this machine for the plan (cached in {probe.path.parent}):")
     t0, share = budget.now(), max(60.0, PROBE_SHARE * budget.limit)
-    stack_args = (bool(stack_cfg.get("bias_tuning", True)), bool(stack_cfg.get("extra_features", True)),
-                  bool(stack_cfg.get("neighbour_features", False)))
-    base = stack_seconds(data, probe, len(specs), 0, *stack_args)
-    meta = stack_seconds(data, probe, len(specs), int(stack_cfg.get("meta_n_trials", 0) or 0), *stack_args) - base
+    base = stack_seconds(data, probe, len(specs), stack)
+    meta = stack_seconds(data, probe, len(specs), stack, int(stack.meta_n_trials or 0)) - base
     models = []
     for spec in sorted(specs, key=lambda s: (s.priority, s.order)):
         probe.allow_new = budget.now() - t0 < share
