@@ -41,6 +41,40 @@ def knn_features(vectors, y, fold, n_classes: int, k: int = 5) -> np.ndarray:
     return out
 
 
+def base_oof(data, cv: int, seed: int, with_embed: bool):
+    """The base models' 4-fold OOF probabilities on the shared train: cpu.toml's tuned TF-IDF, a
+    word-only and a char-only TF-IDF, and with ``with_embed`` cpu.toml's frozen MiniLM + LR.
+    Returns texts, labels, fold ids and ``{name: proba}``; prints each model's OOF scores."""
+    from sklearn.metrics import f1_score
+
+    from mathcls.data import LABEL, TEXT, load_train
+    from mathcls.folds import SharedFolds, make_folds
+    from mathcls.models.tfidf import TfidfLogReg
+    from mathcls.oof import out_of_fold_proba
+
+    df = load_train(Path(data) / "train.csv")
+    texts, y = df[TEXT].tolist(), df[LABEL].to_numpy()
+    fold = make_folds(y, cv, seed)
+    bases = {
+        "tfidf": TfidfLogReg(C=50.5, char_ngram_range=(2, 6), min_df=1, class_weight="balanced",
+                             char_max_features=200000),
+        "word": TfidfLogReg(char_ngram_range=None),
+        "char": TfidfLogReg(word_ngram_range=None),
+    }
+    if with_embed:
+        from mathcls.models.setfit import SetFitClassifier
+
+        bases["embed"] = SetFitClassifier(body_epochs=0, max_length=256, head_C=10.0, progress_bar=False)
+    probas = {}
+    for name, est in bases.items():
+        t0 = time.perf_counter()
+        probas[name] = out_of_fold_proba(est, texts, y, SharedFolds(fold)).proba
+        pred = probas[name].argmax(1)
+        print(f"{name:<8} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
+              f"F1-macro {f1_score(y, pred, average='macro'):.4f}  ({time.perf_counter() - t0:.0f}s)", flush=True)
+    return texts, y, fold, probas
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "kasut"))
@@ -52,36 +86,11 @@ def main(argv=None):
     ap.add_argument("--meta-trials", type=int, default=10, help="the meta-learner's Optuna trials (cpu.toml: 10)")
     args = ap.parse_args(argv)
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.metrics import f1_score
 
-    from mathcls.data import LABEL, TEXT, load_train
     from mathcls.features import text_features
-    from mathcls.folds import SharedFolds, make_folds
-    from mathcls.models.tfidf import TfidfLogReg
-    from mathcls.oof import out_of_fold_proba
-    from mathcls.stacking._meta_learner import MetaLGBMClassifier
     from mathcls.text import normalize_text
 
-    df = load_train(Path(args.data) / "train.csv")
-    texts, y = df[TEXT].tolist(), df[LABEL].to_numpy()
-    fold = make_folds(y, args.cv, args.seed)
-    bases = {
-        "tfidf": TfidfLogReg(C=50.5, char_ngram_range=(2, 6), min_df=1, class_weight="balanced",
-                             char_max_features=200000),
-        "word": TfidfLogReg(char_ngram_range=None),
-        "char": TfidfLogReg(word_ngram_range=None),
-    }
-    if args.with_embed:
-        from mathcls.models.setfit import SetFitClassifier
-
-        bases["embed"] = SetFitClassifier(body_epochs=0, max_length=256, head_C=10.0, progress_bar=False)
-    probas = {}
-    for name, est in bases.items():
-        t0 = time.perf_counter()
-        probas[name] = out_of_fold_proba(est, texts, y, SharedFolds(fold)).proba
-        pred = probas[name].argmax(1)
-        print(f"{name:<8} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
-              f"F1-macro {f1_score(y, pred, average='macro'):.4f}  ({time.perf_counter() - t0:.0f}s)", flush=True)
+    texts, y, fold, probas = base_oof(args.data, args.cv, args.seed, args.with_embed)
 
     t0 = time.perf_counter()
     vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2).fit_transform(
@@ -93,13 +102,26 @@ def main(argv=None):
     print(f"neighbour features: {knn_seconds:.0f}s; {share:.1%} of rows have a training-fold neighbour at cosine "
           f">= 0.9, which shares its label {agree:.1%} of the time")
 
-    base_table = np.hstack([probas[n] for n in bases] + [text_features(texts)])
-    for label, table in (("stack", base_table), ("stack + neighbours", np.hstack([base_table, knn]))):
-        meta = MetaLGBMClassifier(n_base_models=len(bases), cv=SharedFolds(fold), n_trials=args.meta_trials,
-                                  random_state=0).fit(table, y)
-        pred = meta.classes_[meta.oof_proba_.argmax(1)]
-        print(f"{label:<20} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
-              f"F1-macro {f1_score(y, pred, average='macro'):.4f}  (meta-learner: {meta.kind_})", flush=True)
+    for label, extra in (("stack", []), ("stack + neighbours", [knn])):
+        stack_score(label, probas, [text_features(texts), *extra], y, fold, args.meta_trials)
+
+
+def stack_score(label: str, probas: dict, extra: list, y, fold, meta_trials: int) -> float:
+    """Cross-fitted F1-micro of mathcls's LightGBM meta-learner on the base probabilities followed by
+    the ``extra`` feature blocks, on the same folds; prints it with F1-macro."""
+    from sklearn.metrics import f1_score
+
+    from mathcls.folds import SharedFolds
+    from mathcls.stacking._meta_learner import MetaLGBMClassifier
+
+    table = np.hstack(list(probas.values()) + list(extra))
+    meta = MetaLGBMClassifier(n_base_models=len(probas), cv=SharedFolds(fold), n_trials=meta_trials,
+                              random_state=0).fit(table, y)
+    pred = meta.classes_[meta.oof_proba_.argmax(1)]
+    micro = f1_score(y, pred, average="micro")
+    print(f"{label:<28} OOF F1-micro {micro:.4f}  F1-macro {f1_score(y, pred, average='macro'):.4f}  "
+          f"(meta-learner: {meta.kind_})", flush=True)
+    return micro
 
 
 if __name__ == "__main__":
