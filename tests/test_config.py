@@ -156,6 +156,15 @@ def test_reserved_and_optional_keys_are_accepted():
 
 
 # ------------------------------------------------------------------ the built-in configs
+# gpu-llm.toml asks for 4-bit QLoRA, which the checks refuse without a GPU: test_lora covers it.
+@pytest.mark.parametrize("path", sorted(p for p in (ROOT / "experiments").glob("*.toml") if p.name != "gpu-llm.toml"),
+                         ids=lambda p: p.name)
+def test_every_example_config_passes_the_config_checks(path):
+    """A config shipped in experiments/ never ends a user's run with a config error."""
+    cfg = resolve_config(path)
+    assert cfg["models"] and all("family" in entry for entry in cfg["models"].values())
+
+
 def test_default_config_is_the_shipped_cpu_toml():
     """`mathcls run` without --config trains mathcls/configs/cpu.toml, read as package data."""
     shipped = tomllib.loads((ROOT / "mathcls" / "configs" / "cpu.toml").read_text())

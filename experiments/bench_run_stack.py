@@ -1,0 +1,84 @@
+"""What does one more base model add to a stack? Re-stacks the cached folds of finished `mathcls run`s.
+
+    python experiments/bench_run_stack.py --data ../shared/data/kasut \
+        --run runs/a --run runs/b --base tfidf,embed,transformer --add transformer_v
+
+Reads every named model's out-of-fold probabilities from ``<run>/cache/base/<name>-*/fold-k/oof.npz``
+(the first run that has it), checks that the runs used the same folds (``folds.json``), and prints
+each model's OOF F1-micro/macro, then the stack of ``--base`` and the stack of ``--base`` plus
+``--add`` (and, with ``--swap OLD``, ``--base`` with OLD replaced by the added model): mathcls's
+LightGBM meta-learner cross-fitted on the same folds with the text features, as ``mathcls run``
+stacks (10 Optuna trials, as in cpu.toml). No model is trained again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_knn_meta import stack_score  # noqa: E402
+
+
+def cached_oof(runs: list[Path], name: str, n_rows: int, cv: int) -> np.ndarray:
+    """A model's out-of-fold probabilities from the first run whose cache has all its folds."""
+    for run in runs:
+        for folder in sorted((run / "cache" / "base").glob(f"{name}-*")):
+            parts = [folder / f"fold-{k}" / "oof.npz" for k in range(cv)]
+            if all(p.is_file() for p in parts):
+                proba = None
+                for p in parts:
+                    saved = np.load(p)
+                    if proba is None:
+                        proba = np.full((n_rows, saved["proba"].shape[1]), np.nan)
+                    proba[saved["index"]] = saved["proba"]
+                if not np.isnan(proba).any():
+                    return proba
+    raise SystemExit(f"No run among {[str(r) for r in runs]} has all {cv} folds of {name!r} cached.")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "kasut"))
+    ap.add_argument("--run", action="append", required=True, type=Path, help="a finished run folder (repeatable)")
+    ap.add_argument("--base", required=True, help="comma-separated models of the stack")
+    ap.add_argument("--add", required=True, help="the model to add")
+    ap.add_argument("--swap", default=None, help="also stack --base with this model replaced by --add")
+    ap.add_argument("--meta-trials", type=int, default=10)
+    args = ap.parse_args(argv)
+    from sklearn.metrics import f1_score
+
+    from mathcls.data import LABEL, TEXT, load_train
+    from mathcls.features import text_features
+
+    df = load_train(Path(args.data) / "train.csv")
+    texts, y = df[TEXT].tolist(), df[LABEL].to_numpy()
+    folds = [json.loads((run / "folds.json").read_text())["fold"] for run in args.run]
+    if any(f != folds[0] for f in folds) or len(folds[0]) != len(y):
+        raise SystemExit("The runs used different folds (folds.json) or other data; stack only runs of one split.")
+    fold = np.asarray(folds[0])
+    cv = int(fold.max()) + 1
+    base = args.base.split(",")
+    probas = {name: cached_oof(args.run, name, len(y), cv) for name in [*base, args.add]}
+    for name, proba in probas.items():
+        pred = proba.argmax(1)
+        print(f"{name:<16} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
+              f"F1-macro {f1_score(y, pred, average='macro'):.4f}", flush=True)
+    text = [text_features(texts)]
+    stack_score(" + ".join(base), {n: probas[n] for n in base}, text, y, fold, args.meta_trials)
+    stack_score(" + ".join([*base, args.add]), {n: probas[n] for n in [*base, args.add]}, text, y, fold,
+                args.meta_trials)
+    if args.swap:
+        swapped = [args.add if n == args.swap else n for n in base]
+        stack_score(" + ".join(swapped), {n: probas[n] for n in swapped}, text, y, fold, args.meta_trials)
+
+
+if __name__ == "__main__":
+    main()
