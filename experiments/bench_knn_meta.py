@@ -7,7 +7,8 @@ char-only TF-IDF (``--with-embed``: also cpu.toml's frozen MiniLM + LR). The met
 (the stack's honest OOF score; 10 Optuna trials as in cpu.toml), once on the base models' probabilities plus the text features, and
 once with nearest-neighbour features added: for each row, its most similar *training-fold* question
 in char TF-IDF space (cosine), that similarity, the neighbour's label one-hot scaled by it, and the
-similarity-weighted label share of the 5 nearest. Prints F1-micro/macro of each base model and of
+similarity-weighted label share of the 5 nearest (mathcls.stacking._neighbours, what
+``[stack] neighbour_features`` adds). Prints F1-micro/macro of each base model and of
 both stacks, and the seconds the neighbour features cost.
 """
 
@@ -22,23 +23,6 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-
-
-def knn_features(vectors, y, fold, n_classes: int, k: int = 5) -> np.ndarray:
-    """Per row: top-1 cosine, its label one-hot times that cosine, the cosine-weighted label share of
-    the k nearest; neighbours come only from the other folds (no row sees its own fold's labels)."""
-    out = np.zeros((vectors.shape[0], 1 + 2 * n_classes))
-    for f in np.unique(fold):
-        valid, train = np.flatnonzero(fold == f), np.flatnonzero(fold != f)
-        sims = (vectors[valid] @ vectors[train].T).toarray()
-        top = np.argsort(-sims, axis=1)[:, :k]
-        top_sim = np.take_along_axis(sims, top, axis=1)
-        labels = y[train][top]
-        out[valid, 0] = top_sim[:, 0]
-        out[valid, 1 + labels[:, 0]] = top_sim[:, 0]
-        for c in range(n_classes):
-            out[valid, 1 + n_classes + c] = (top_sim * (labels == c)).sum(1) / np.maximum(top_sim.sum(1), 1e-9)
-    return out
 
 
 def base_oof(data, cv: int, seed: int, with_embed: bool):
@@ -85,20 +69,17 @@ def main(argv=None):
                          "warm embedding cache to skip the encoding")
     ap.add_argument("--meta-trials", type=int, default=10, help="the meta-learner's Optuna trials (cpu.toml: 10)")
     args = ap.parse_args(argv)
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
     from mathcls.features import text_features
-    from mathcls.text import normalize_text
+    from mathcls.stacking._neighbours import NeighbourFeatures
 
     texts, y, fold, probas = base_oof(args.data, args.cv, args.seed, args.with_embed)
 
     t0 = time.perf_counter()
-    vectors = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2).fit_transform(
-        [normalize_text(t) for t in texts])
-    knn = knn_features(vectors, y, fold, n_classes=len(np.unique(y)))
+    n_classes = len(np.unique(y))
+    knn = NeighbourFeatures(n_classes).fit(texts, y, fold).oof_
     knn_seconds = time.perf_counter() - t0
     share = (knn[:, 0] >= 0.9).mean()
-    agree = (knn[knn[:, 0] >= 0.9, 1:1 + 8].argmax(1) == y[knn[:, 0] >= 0.9]).mean() if share else float("nan")
+    agree = (knn[knn[:, 0] >= 0.9, 1:1 + n_classes].argmax(1) == y[knn[:, 0] >= 0.9]).mean() if share else float("nan")
     print(f"neighbour features: {knn_seconds:.0f}s; {share:.1%} of rows have a training-fold neighbour at cosine "
           f">= 0.9, which shares its label {agree:.1%} of the time")
 

@@ -3,8 +3,8 @@
     python experiments/bench_run_stack.py --data ../shared/data/kasut \
         --run runs/a --run runs/b --base tfidf,embed,transformer --add transformer_v
 
-Reads every named model's out-of-fold probabilities from ``<run>/cache/base/<name>-*/fold-k/oof.npz``
-(the first run that has it), checks that the runs used the same folds (``folds.json``), and prints
+Reads every named model's out-of-fold probabilities from its finished entry in ``<run>/cache/base/``
+(the first run that has one, read by the stack's own fold cache), checks that the runs used the same folds (``folds.json``), and prints
 each model's OOF F1-micro/macro, then the stack of ``--base`` and the stack of ``--base`` plus
 ``--add`` (and, with ``--swap OLD``, ``--base`` with OLD replaced by the added model): mathcls's
 LightGBM meta-learner cross-fitted on the same folds with the text features, as ``mathcls run``
@@ -27,21 +27,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_knn_meta import stack_score  # noqa: E402
 
 
-def cached_oof(runs: list[Path], name: str, n_rows: int, cv: int) -> np.ndarray:
-    """A model's out-of-fold probabilities from the first run whose cache has all its folds."""
+def cached_oof(runs: list[Path], name: str, classes, cv: int) -> np.ndarray:
+    """A model's out-of-fold probabilities from the first run with a finished cache entry for it."""
+    from mathcls.stacking._fold_runner import FoldCache
+
     for run in runs:
         for folder in sorted((run / "cache" / "base").glob(f"{name}-*")):
-            parts = [folder / f"fold-{k}" / "oof.npz" for k in range(cv)]
-            if all(p.is_file() for p in parts):
-                proba = None
-                for p in parts:
-                    saved = np.load(p)
-                    if proba is None:
-                        proba = np.full((n_rows, saved["proba"].shape[1]), np.nan)
-                    proba[saved["index"]] = saved["proba"]
-                if not np.isnan(proba).any():
-                    return proba
-    raise SystemExit(f"No run among {[str(r) for r in runs]} has all {cv} folds of {name!r} cached.")
+            cache = FoldCache(folder, classes, keep_models=False)
+            if cache.done() is None:  # an interrupted entry
+                continue
+            parts = [cache.load(k, None, None) for k in range(cv)]
+            proba = np.full((sum(len(p.valid_index) for p in parts), len(classes)), np.nan)
+            for part in parts:
+                proba[part.valid_index] = part.proba
+            return proba
+    raise SystemExit(f"No run among {[str(r) for r in runs]} has a finished cache entry for {name!r}.")
 
 
 def main(argv=None):
@@ -66,7 +66,7 @@ def main(argv=None):
     fold = np.asarray(folds[0])
     cv = int(fold.max()) + 1
     base = args.base.split(",")
-    probas = {name: cached_oof(args.run, name, len(y), cv) for name in [*base, args.add]}
+    probas = {name: cached_oof(args.run, name, np.unique(y), cv) for name in [*base, args.add]}
     for name, proba in probas.items():
         pred = proba.argmax(1)
         print(f"{name:<16} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
