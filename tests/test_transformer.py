@@ -18,6 +18,7 @@ from mathcls.cli import cli
 from mathcls.errors import MathclsError, ParameterError
 from mathcls.models import make_model
 from mathcls.models._hf import DEFAULT_MODEL_NAME, model_display_name, resolve_model, resolve_precision
+from mathcls.models._trainer import layer_lr_scales
 from mathcls.models.transformer import TransformerClassifier, length_bucketed_batches
 from mathcls.persist import load_model, save_model
 
@@ -333,11 +334,59 @@ def test_model_names_for_checkpoint_folders():
     ({"validation_fraction": 0.9}, "validation_fraction must be a number in"),
     ({"pooling": "max"}, "pooling must be one of 'auto', 'cls', 'last', 'mean'"),
     ({"callbacks": [object()]}, "callbacks must be a list of (name, callback) pairs or None"),
+    ({"label_smoothing": 1.0}, "label_smoothing must be a number in [0, 1)"),
+    ({"layer_decay": 0}, "layer_decay must be a number in (0, 1] or None"),
 ])
 def test_bad_parameters_fail_before_any_data_is_read(params, fragment):
     with pytest.raises(ParameterError) as info:
         make_model("transformer", params)
     assert fragment in str(info.value)
+
+
+def test_layer_lr_scales_fall_by_the_decay_per_layer_below_the_head():
+    names = ["body.embeddings.word_embeddings.weight", "body.embeddings.LayerNorm.bias",
+             "body.encoder.layer.0.attention.self.query.weight", "body.encoder.layer.1.output.dense.bias",
+             "body.pooler.dense.weight", "head.weight"]
+    assert layer_lr_scales(names, 0.5) == {
+        "body.embeddings.word_embeddings.weight": 0.125, "body.embeddings.LayerNorm.bias": 0.125,
+        "body.encoder.layer.0.attention.self.query.weight": 0.25, "body.encoder.layer.1.output.dense.bias": 0.5,
+        "body.pooler.dense.weight": 1.0, "head.weight": 1.0}
+    # a decoder's layers inside a LoRA-wrapped base; the adapters learn at their layer's rate
+    lora = ["body.base_model.model.layers.0.self_attn.q_proj.lora_A.default.weight",
+            "body.base_model.model.layers.2.mlp.up_proj.lora_B.default.weight", "head.bias"]
+    assert layer_lr_scales(lora, 0.1) == pytest.approx({lora[0]: 0.001, lora[1]: 0.1, lora[2]: 1.0})
+    assert set(layer_lr_scales(names, None).values()) == {1.0} == set(layer_lr_scales(names, 1.0).values())
+
+
+def test_layer_decay_leaves_the_lower_layers_nearly_untouched(tmp_path, monkeypatch):
+    from safetensors.torch import load_file
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, y = make_corpus(4)
+    pretrained = load_file(str(resolve_model(None) / "model.safetensors"))
+
+    def moved(est, key):
+        return float((est.model_.body.state_dict()[key] - pretrained[key]).abs().max())
+
+    plain = TransformerClassifier(**TINY, validation_fraction=0).fit(texts, y)
+    decayed = TransformerClassifier(**TINY, validation_fraction=0, layer_decay=0.01).fit(texts, y)
+    top, embeddings = "encoder.layer.5.output.dense.weight", "embeddings.word_embeddings.weight"
+    assert moved(plain, top) > 0 and moved(plain, embeddings) > 0
+    # the top layer learns at 1/100 of the rate, the embeddings at 1e-14: AdamW's steps scale with the rate
+    assert 0 < moved(decayed, top) < 0.05 * moved(plain, top)
+    assert moved(decayed, embeddings) < 1e-6 * moved(plain, embeddings)
+
+
+def test_label_smoothing_keeps_the_model_from_certainty(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, y = make_corpus(4)
+    params = dict(TINY, epochs=8, validation_fraction=0)
+    sharp = TransformerClassifier(**params).fit(texts, y).predict_proba(texts).max(axis=1)
+    # with half of each target spread over 8 classes the loss is lowest at 0.5 + 0.5/8 on the true
+    # class (a little more once dropout is off at prediction)
+    smooth = TransformerClassifier(**params, label_smoothing=0.5).fit(texts, y).predict_proba(texts).max(axis=1)
+    assert sharp.mean() > 0.9
+    assert smooth.mean() < 0.7
 
 
 def test_length_bucketed_batches_cover_every_row_once_with_little_padding():

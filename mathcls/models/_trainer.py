@@ -15,12 +15,31 @@ The trainer writes its results on the estimator (``model_``, ``history_``, ``glo
 from __future__ import annotations
 
 import math
+import re
 import time
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
 from .callbacks import Checkpointing, EarlyStopping, PrintSpeed, ProgressBar, TensorBoardLogger
+from .validation import Interval
+
+#: The constraint-table entries of the parameters this loop reads (optimiser, schedule, loss, stopping).
+TRAINING_CONSTRAINTS = {
+    "epochs": [Interval(Integral, 1, None)],
+    "learning_rate": [Interval(Real, 0, None, closed="neither")],
+    "batch_size": [Interval(Integral, 1, None)],
+    "weight_decay": [Interval(Real, 0, None)],
+    "warmup_ratio": [Interval(Real, 0, 1)],
+    "gradient_accumulation_steps": [Interval(Integral, 1, None)],
+    "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
+    "label_smoothing": [Interval(Real, 0, 1, closed="left")],
+    "layer_decay": [Interval(Real, 0, 1, closed="right"), None],
+    "early_stopping": ["boolean"],
+    "validation_fraction": [Interval(Real, 0, 0.5, closed="left")],
+    "n_iter_no_change": [Interval(Integral, 1, None)],
+}
 
 
 def length_bucketed_batches(lengths, batch_size: int, rng, bucket_factor: int = 50) -> list[np.ndarray]:
@@ -55,6 +74,25 @@ class LengthBucketedBatchSampler:
 
     def __len__(self) -> int:
         return math.ceil(len(self.lengths) / self.batch_size)
+
+
+_LAYER_INDEX = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
+
+
+def layer_lr_scales(names, decay) -> dict[str, float]:
+    """Learning-rate multiplier per parameter name for layer-wise decay: 1 for the head and whatever
+    sits above the numbered layers (final norm, pooler), ``decay ** k`` for the layer ``k`` below
+    the top, and the lowest for the embeddings. Layers are found by their index in the name
+    (``encoder.layer.3.``, ``layers.3.``, also inside a LoRA-wrapped base); ``decay`` None or 1 is 1
+    everywhere."""
+    if decay is None or float(decay) == 1.0:
+        return {name: 1.0 for name in names}
+    depth = {}
+    for name in names:
+        found = _LAYER_INDEX.search(name)
+        depth[name] = int(found.group(1)) + 1 if found else (0 if "embed" in name.lower() else None)
+    top = max((d for d in depth.values() if d is not None), default=0) + 1
+    return {name: float(decay) ** (top - (top if d is None else d)) for name, d in depth.items()}
 
 
 def setup(est, classes) -> None:
@@ -155,7 +193,8 @@ class Trainer:
         # left in accelerate's process-wide state); several get DistributedDataParallel.
         model = acc.prepare_model(est.model_) if acc.num_processes > 1 else est.model_
         self.scaler = torch.amp.GradScaler(self.device.type) if est.mixed_precision_ == "fp16" else None
-        self.loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights(y_idx[train_idx]))
+        self.loss_fn = torch.nn.CrossEntropyLoss(weight=self._loss_weights(y_idx[train_idx]),
+                                                 label_smoothing=float(est.label_smoothing))
 
         est.global_step_ = 0
         t_start = time.perf_counter()
@@ -194,10 +233,14 @@ class Trainer:
         est = self.est
         no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight", "norm.weight")
         trainable = [(n, p) for n, p in est.model_.named_parameters() if p.requires_grad]  # LoRA: adapters + head
-        groups = [
-            {"params": [p for n, p in trainable if not n.endswith(no_decay)], "weight_decay": float(est.weight_decay)},
-            {"params": [p for n, p in trainable if n.endswith(no_decay)], "weight_decay": 0.0},
-        ]
+        scales = layer_lr_scales([n for n, _ in trainable], est.layer_decay)
+        groups = {}
+        for name, param in trainable:
+            decay = 0.0 if name.endswith(no_decay) else float(est.weight_decay)
+            group = groups.setdefault((decay, scales[name]), {
+                "params": [], "weight_decay": decay, "lr": float(est.learning_rate) * scales[name]})
+            group["params"].append(param)
+        groups = list(groups.values())
         try:  # the fused kernel is several times faster than the default loop, on CPU as well as GPU
             return torch.optim.AdamW(groups, lr=float(est.learning_rate), fused=True)
         except (RuntimeError, TypeError):  # pragma: no cover - old torch or unsupported device
@@ -227,11 +270,11 @@ class Trainer:
             loss_sum += loss * size
             n += size
             est._notify("on_batch_end", est.global_step_, {
-                "loss": loss, "learning_rate": self.scheduler.get_last_lr()[0], "optimizer_step": stepped,
+                "loss": loss, "learning_rate": max(self.scheduler.get_last_lr()), "optimizer_step": stepped,
                 "epoch": epoch, "batch": b, "examples": size})
         seconds = time.perf_counter() - t0
         return {"epoch": epoch, "step": est.global_step_, "loss": loss_sum / max(n, 1),
-                "learning_rate": float(self.scheduler.get_last_lr()[0]), "seconds": seconds, "examples": n * world,
+                "learning_rate": float(max(self.scheduler.get_last_lr())), "seconds": seconds, "examples": n * world,
                 "examples_per_second": n * world / seconds if seconds > 0 else float("inf")}
 
     def _train_step(self, model, batch) -> tuple[float, bool]:

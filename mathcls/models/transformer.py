@@ -21,7 +21,7 @@ from ..errors import ParameterError
 from ._hf import SHARED_CONSTRAINTS
 from ._hfmodel import POOLINGS, merge_lora
 from ._peft import LORA_CONSTRAINTS
-from ._trainer import LengthBucketedBatchSampler, length_bucketed_batches
+from ._trainer import TRAINING_CONSTRAINTS, LengthBucketedBatchSampler, length_bucketed_batches
 from .base import TextClassifierMixin, check_texts
 from .callbacks import CallbackMixin
 from .validation import Interval, Options
@@ -50,6 +50,11 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         Batches whose gradients are summed before each optimiser step.
     max_grad_norm : float or None, default 1.0
         Gradient clipping; ``None`` disables it.
+    label_smoothing : float, default 0.0
+        Share of each target spread evenly over all classes in the cross-entropy loss.
+    layer_decay : float or None, default None
+        Layer-wise rate decay: the head learns at ``learning_rate``, each layer below at
+        ``layer_decay`` times the rate of the one above, the embeddings lowest.
     class_weight : None or "balanced", default None
     precision : {"auto", "fp32", "fp16", "bf16"}, default "auto"
         ``"auto"``: mixed precision on a GPU (bf16 where supported, else fp16), bf16 autocast on a
@@ -115,17 +120,8 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
 
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
+        **TRAINING_CONSTRAINTS,
         "max_length": [Interval(Integral, 1, None)],
-        "epochs": [Interval(Integral, 1, None)],
-        "learning_rate": [Interval(Real, 0, None, closed="neither")],
-        "batch_size": [Interval(Integral, 1, None)],
-        "weight_decay": [Interval(Real, 0, None)],
-        "warmup_ratio": [Interval(Real, 0, 1)],
-        "gradient_accumulation_steps": [Interval(Integral, 1, None)],
-        "max_grad_norm": [Interval(Real, 0, None, closed="neither"), None],
-        "early_stopping": ["boolean"],
-        "validation_fraction": [Interval(Real, 0, 0.5, closed="left")],
-        "n_iter_no_change": [Interval(Integral, 1, None)],
         "pooling": [Options(POOLINGS)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "logging_dir": [str, os.PathLike, None],
@@ -145,6 +141,8 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         warmup_ratio=0.06,
         gradient_accumulation_steps=1,
         max_grad_norm=1.0,
+        label_smoothing=0.0,
+        layer_decay=None,
         class_weight=None,
         precision="auto",
         early_stopping=False,
@@ -177,6 +175,8 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         self.warmup_ratio = warmup_ratio
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.max_grad_norm = max_grad_norm
+        self.label_smoothing = label_smoothing
+        self.layer_decay = layer_decay
         self.class_weight = class_weight
         self.precision = precision
         self.early_stopping = early_stopping
