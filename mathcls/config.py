@@ -127,7 +127,7 @@ def _schema() -> Table:
         "run": Table({"models": [NameList()], "time_limit": [str]}),
         "models": Table(each=model, what="a table of [models.<name>] sections"),
         "stack": Table(_stack_keys),
-        "generation": Table({"per_class": [Interval(Integral, 0, None)], "balance": ["boolean"],
+        "generation": Table({"enabled": ["boolean"], "per_class": [Interval(Integral, 0, None)], "balance": ["boolean"],
                              "augment_per_row": [Interval(Integral, 0, None)]}),
     }, what="a table")
 

@@ -431,11 +431,13 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     ``mathcls run`` and ``mathcls stack`` (``tune_models=False``) both call this. ``config`` is a
     TOML path or a dict merged over ``base_config`` (default: the built-in ``cpu`` config).
     ``time_limit`` (``"45m"``; ``"none"`` for no limit) overrides the config's ``[run] time_limit``;
-    ``budget`` (a started :class:`mathcls.plan.Budget`) overrides both.
+    ``budget`` (a started :class:`mathcls.plan.Budget`) overrides both. ``use_generation`` or the
+    config's ``[generation] enabled = true`` adds generated rows to every model's training folds.
     """
     t_start = time.perf_counter()
     out = Path(out)
     cfg, names = _check_before_data(config, base_config, models, params_from, out)
+    use_generation = use_generation or bool(cfg.get("generation", {}).get("enabled", False))
     budget = budget if budget is not None else _time_budget(cfg, time_limit)
     run = _start(data_dir, out, cfg, names, use_generation, echo, budget)
     fold, folds = _folds_step(run)

@@ -72,7 +72,8 @@ def folds_key(comp, cfg: dict) -> StageKey:
 
 def generation_key(comp, cfg: dict) -> StageKey:
     return StageKey({"training data": comp.data_hash, "test data": _file_digest(comp, "test.csv"),
-                     "[generation]": digest(cfg.get("generation", {})),
+                     # whether the rows are used is not part of how they are made
+                     "[generation]": digest({k: v for k, v in cfg.get("generation", {}).items() if k != "enabled"}),
                      "seed": digest(cfg.get("seed", DEFAULT_SEED))})
 
 

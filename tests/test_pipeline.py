@@ -121,6 +121,23 @@ def test_editing_generation_reruns_generation_and_what_trains_on_it(smoke_run, t
     assert len(pd.read_csv(out / "generated" / "generated_train.csv")) == 48
 
 
+def test_generation_enabled_in_the_config_does_what_the_flag_does(smoke_run, tmp_path):
+    """``[generation] enabled = true`` without ``--use-generation``: the same rows, so nothing retrains;
+    without either, the models retrain on the real rows alone."""
+    data, out, _ = smoke_run
+    text = SMOKE.read_text().replace("[generation]\n", "[generation]\nenabled = true\n")
+    assert "enabled = true" in text
+    for enabled, expected in ((True, "reused"), (False, "rerun")):
+        copy = tmp_path / f"run-{enabled}"
+        shutil.copytree(out, copy)
+        lines = []
+        build(data, copy, config=_config(tmp_path, text if enabled else SMOKE.read_text()), echo=lines.append)
+        assert ("Using 40 generated rows in the training folds." in lines) is enabled
+        assert ("generate: reused" in lines) is enabled
+        assert any(ln.startswith(f"oof word: {expected}") for ln in lines), lines
+        assert any(ln.startswith(f"stack: {expected}") for ln in lines), lines
+
+
 def test_editing_model_params_reruns_that_model_only(smoke_run, tmp_path, capsys):
     text = SMOKE.read_text().replace('char_ngram_range = [2, 4]', 'char_ngram_range = [2, 3]')
     _, lines, _ = _rerun(smoke_run, tmp_path, text, capsys)
