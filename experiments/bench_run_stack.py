@@ -6,7 +6,7 @@
 Reads every named model's out-of-fold probabilities from its finished entry in ``<run>/cache/base/``
 (the first run that has one, read by the stack's own fold cache), checks that the runs used the same folds (``folds.json``), and prints
 each model's OOF F1-micro/macro, then the stack of ``--base`` and the stack of ``--base`` plus
-``--add`` (and, with ``--swap OLD``, ``--base`` with OLD replaced by the added model): mathcls's
+each ``--add`` model (and, with ``--swap OLD``, ``--base`` with OLD replaced by it): mathcls's
 LightGBM meta-learner cross-fitted on the same folds with the text features, as ``mathcls run``
 stacks (10 Optuna trials, as in cpu.toml). No model is trained again.
 """
@@ -49,8 +49,8 @@ def main(argv=None):
     ap.add_argument("--data", default=str(ROOT.parent / "shared" / "data" / "kasut"))
     ap.add_argument("--run", action="append", required=True, type=Path, help="a finished run folder (repeatable)")
     ap.add_argument("--base", required=True, help="comma-separated models of the stack")
-    ap.add_argument("--add", required=True, help="the model to add")
-    ap.add_argument("--swap", default=None, help="also stack --base with this model replaced by --add")
+    ap.add_argument("--add", required=True, help="the model to add (comma-separated: each one in turn)")
+    ap.add_argument("--swap", default=None, help="also stack --base with this model replaced by each --add")
     ap.add_argument("--meta-trials", type=int, default=10)
     args = ap.parse_args(argv)
     from sklearn.metrics import f1_score
@@ -66,19 +66,19 @@ def main(argv=None):
     fold = np.asarray(folds[0])
     cv = int(fold.max()) + 1
     base = args.base.split(",")
-    probas = {name: cached_oof(args.run, name, np.unique(y), cv) for name in [*base, args.add]}
+    added = args.add.split(",")
+    probas = {name: cached_oof(args.run, name, np.unique(y), cv) for name in [*base, *added]}
     for name, proba in probas.items():
         pred = proba.argmax(1)
         print(f"{name:<16} OOF F1-micro {f1_score(y, pred, average='micro'):.4f}  "
               f"F1-macro {f1_score(y, pred, average='macro'):.4f}", flush=True)
     text = [text_features(texts)]
     stack_score(" + ".join(base), {n: probas[n] for n in base}, text, y, fold, args.meta_trials)
-    stack_score(" + ".join([*base, args.add]), {n: probas[n] for n in [*base, args.add]}, text, y, fold,
-                args.meta_trials)
-    if args.swap:
-        swapped = [args.add if n == args.swap else n for n in base]
-        stack_score(" + ".join(swapped), {n: probas[n] for n in swapped}, text, y, fold, args.meta_trials)
-
+    for add in added:
+        stack_score(" + ".join([*base, add]), {n: probas[n] for n in [*base, add]}, text, y, fold, args.meta_trials)
+        if args.swap:
+            swapped = [add if n == args.swap else n for n in base]
+            stack_score(" + ".join(swapped), {n: probas[n] for n in swapped}, text, y, fold, args.meta_trials)
 
 if __name__ == "__main__":
     main()
