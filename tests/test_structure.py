@@ -64,17 +64,17 @@ def test_exactly_one_place_fits_models_fold_by_fold():
     assert list(places) == ["mathcls/oof.py"], places
 
 
-def test_the_readme_names_every_module():
-    readme = (PACKAGE.parent / "README.md").read_text(encoding="utf-8")
-    table = readme.split("## How it is built", 1)[1].split("\n## ", 1)[0]
+def test_the_architecture_page_names_every_module():
+    page = (PACKAGE.parent / "docs" / "architecture.md").read_text(encoding="utf-8")
+    table = page.split("## Modules", 1)[1].split("\n## ", 1)[0]
     skipped = {"__init__", "__main__"}
     named = set(re.findall(r"`(?:[\w/]+/)?(\w+)(?:\.py)?`", table))
     missing = [_name(p) for p in MODULES
                if p.stem not in skipped and p.parent.name not in ("cli", "topics") and p.stem not in named]
-    assert not missing, f"the README's 'How it is built' table does not name {missing}"
+    assert not missing, f"the module table of docs/architecture.md does not name {missing}"
 
 
-# Measured figures go stale in docstrings; they live in the README's benchmarks and experiments/.
+# Measured figures go stale in docstrings; they live in docs/benchmarks.md and experiments/.
 _FIGURE = re.compile(r"\b\d+(\.\d+)? ?(examples|ex|pairs|rows)/s\b|\b0\.[89]\d{2,}\b|F1[- ]micro (of )?0\.\d"
                      r"|\babout \d+(\.\d+)? ?(s|min|minutes|hours?)\b", re.IGNORECASE)
 
