@@ -94,10 +94,9 @@ def _stack_keys() -> dict:
 
 
 def _families() -> list[str]:
-    from .models import MODELS
+    from .families import family_names
 
-    # the ensemble itself and its meta-learner are no base-model families
-    return [name for name in MODELS if name not in ("stack", "meta-lgbm")]
+    return family_names(base_only=True)
 
 
 def _schema() -> Table:

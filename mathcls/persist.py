@@ -202,7 +202,7 @@ def _is_sha256(value) -> bool:
 
 def _check_fields(folder: Path, manifest: dict) -> None:
     """Every field :func:`build_manifest` writes, present and of the right type."""
-    from .models import MODELS
+    from .families import FAMILIES
 
     def field(name, ok, expected):
         if name not in manifest:
@@ -213,9 +213,9 @@ def _check_fields(folder: Path, manifest: dict) -> None:
             raise _damaged(folder, f"manifest field {name!r} must be {expected}, not {shown}")
 
     field("mathcls_version", lambda v: isinstance(v, str), "a version string")
-    if manifest.get("model") not in MODELS:
+    if manifest.get("model") not in FAMILIES:
         raise ModelFolderError(f"Model folder {folder} holds a model of unknown family {manifest.get('model')!r}; "
-                               f"known: {', '.join(MODELS)}.")
+                               f"known: {', '.join(FAMILIES)}.")
     field("class", lambda v: isinstance(v, str), "a class path")
     field("params", lambda v: isinstance(v, dict), "an object of parameter names and values")
     field("classes", lambda v: isinstance(v, list) and len(v) >= 2 and all(
@@ -230,7 +230,7 @@ def _check_fields(folder: Path, manifest: dict) -> None:
     if manifest["format_version"] >= 2:
         field(PAYLOAD_HASHES, lambda v: isinstance(v, dict) and v and all(
             isinstance(k, str) and _is_sha256(h) for k, h in v.items()), "an object of file -> sha256")
-    expected_class = MODELS[manifest["model"]].replace(":", ".")
+    expected_class = FAMILIES[manifest["model"]].class_path
     if manifest["class"] != expected_class:
         raise _damaged(folder, f"manifest family {manifest['model']!r} does not match its class {manifest['class']!r} "
                                f"(expected {expected_class!r})")

@@ -47,12 +47,13 @@ FITS: list[dict] = []
 
 
 def register(monkeypatch=None) -> None:
-    from mathcls.models import MODELS
+    from mathcls.families import FAMILIES, Family
 
+    family = Family(FAMILY, TARGET)  # any whole-number parameter may be budgeted; priced from timed fits
     if monkeypatch is not None:
-        monkeypatch.setitem(MODELS, FAMILY, TARGET)
+        monkeypatch.setitem(FAMILIES, FAMILY, family)
     else:
-        MODELS[FAMILY] = TARGET
+        FAMILIES[FAMILY] = family
 
 
 class SlowClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):

@@ -74,7 +74,7 @@ def test_cli_reprobe_forgets_this_machines_measurements(tmp_path, command):
 
     texts, y = make_corpus(20)
     probe = probe_module.Probe(probe_module.DataShape(texts, y, texts[:10], cv=2), echo=lambda line: None)
-    probe.tfidf({"min_df": 1, "char_ngram_range": None})
+    probe.fitted("tfidf", {"min_df": 1, "char_ngram_range": None})
     assert probe.path.is_file()
     args = [command, "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "o")]
     CliRunner().invoke(cli, args)
@@ -512,33 +512,33 @@ def test_probe_is_cached_per_machine_and_never_from_a_fake_clock(monkeypatch):
     data = DataShape(texts, y, texts[:10], cv=2, data_hash="h")
     lines = []
     first = Probe(data, echo=lines.append)
-    measured = first.tfidf(words)
+    measured = first.fitted("tfidf", words)
     assert [n for n, _ in measured["fits"]] == [40, 80]  # half a fold and a fold (80 rows)
     assert measured["predict_rows_per_s"] > 0 and first.taken == 1 and len(lines) == 1
     again = Probe(data, echo=lines.append)
-    assert again.tfidf(words) == measured and again.taken == 0 and len(lines) == 1
+    assert again.fitted("tfidf", words) == measured and again.taken == 0 and len(lines) == 1
     assert "all from the cache" in again.summary()
-    assert again.tfidf({**words, "min_df": 2}) != measured  # other parameters are measured on their own
+    assert again.fitted("tfidf", {**words, "min_df": 2}) != measured  # other parameters are measured on their own
 
     real = probe_module.machine_info
     other = dict(real(), cpu="another CPU")
     monkeypatch.setattr(probe_module, "machine_info", lambda: other)
     elsewhere = Probe(data, echo=lines.append)
     assert elsewhere.path != first.path
-    elsewhere.tfidf(words)
+    elsewhere.fitted("tfidf", words)
     assert elsewhere.taken == 1
 
     monkeypatch.setattr(probe_module, "machine_info", real)
     faked = Probe(data, clock=fake_models.FakeClock(), echo=lines.append)
-    faked.tfidf(words)
+    faked.fitted("tfidf", words)
     assert faked.taken == 1  # measured again, and not written over the real figures
-    assert Probe(data).tfidf(words) == measured
+    assert Probe(data).fitted("tfidf", words) == measured
 
     # --reprobe: this machine's figures are forgotten (another machine's stay) and measured anew.
     assert probe_module.forget_machine() == first.path and not first.path.exists()
     assert elsewhere.path.exists() and probe_module.forget_machine() is None
     fresh = Probe(data, echo=lines.append)
-    fresh.tfidf(words)
+    fresh.fitted("tfidf", words)
     assert fresh.taken == 1 and "measured now" in fresh.summary()
 
 

@@ -183,9 +183,9 @@ def test_interrupted_base_model_resumes_at_the_next_fold(tmp_path):
 
     calls = _FLAKY_CALLS
     calls["n"] = 0
-    from mathcls import models
+    from mathcls.families import Family, register, unregister
 
-    models.MODELS["flaky"] = "tests.test_stacking:FlakyTfidf"
+    register(Family("flaky", "tests.test_stacking:FlakyTfidf"))
     try:
         stack = StackingEnsemble([("flaky", FlakyTfidf(min_df=1))], cv=4, cache_dir=str(cache), bias_tuning=False)
         with pytest.raises(Crash):
@@ -196,7 +196,7 @@ def test_interrupted_base_model_resumes_at_the_next_fold(tmp_path):
         full = StackingEnsemble([("tfidf", TfidfLogReg(min_df=1))], cv=4, bias_tuning=False).fit(texts, y)
         np.testing.assert_allclose(stack.oof_proba_["flaky"], full.oof_proba_["tfidf"], atol=1e-6)
     finally:
-        del models.MODELS["flaky"]
+        unregister("flaky")
 
 
 @pytest.mark.parametrize("k", [2, 5])
@@ -571,9 +571,9 @@ def test_a_crash_while_writing_done_json_leaves_no_marker(tmp_path, monkeypatch)
 
     make = lambda: StackingEnsemble([("tfidf", CountingTfidf(min_df=1))], cv=3, cache_dir=str(cache),  # noqa: E731
                                     bias_tuning=False)
-    from mathcls import models
+    from mathcls.families import Family, register, unregister
 
-    models.MODELS["counting"] = "tests.test_stacking:CountingTfidf"
+    register(Family("counting", "tests.test_stacking:CountingTfidf"))
     try:
         with monkeypatch.context() as patch:
             patch.setattr(pathlib.Path, "write_text", crash_on_marker)
@@ -589,7 +589,7 @@ def test_a_crash_while_writing_done_json_leaves_no_marker(tmp_path, monkeypatch)
         assert json.loads((entry / "done.json").read_text())["models"] == [f"fold-{k}/model" for k in range(3)]
         assert again.scores_["tfidf"]["f1_micro"] > 0.5
     finally:
-        del models.MODELS["counting"]
+        unregister("counting")
 
 
 def test_the_meta_learner_is_not_a_base_model_family_in_a_config():

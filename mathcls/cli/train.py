@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..models import MODELS
+from ..families import FAMILIES
 from .common import config_option, data_option, generation_option, param_option, parse_params, seed_option
 
 
@@ -38,8 +38,8 @@ def train(model, data_dir, out, params, config, params_file, cv, seed, use_gener
     """
     from ..training import train as run_train
 
-    if model not in MODELS and config is None:
-        raise click.BadParameter(f"unknown model {model!r}; choose one of: {', '.join(MODELS)}.", param_hint="MODEL")
+    if model not in FAMILIES and config is None:
+        raise click.BadParameter(f"unknown model {model!r}; choose one of: {', '.join(FAMILIES)}.", param_hint="MODEL")
     result = run_train(
         model, data_dir, out, config=config, params_file=params_file, overrides=parse_params(params),
         cv=cv or None, seed=seed, use_generation=use_generation, generated_dir=generated_dir, echo=click.echo,

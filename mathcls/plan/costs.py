@@ -42,36 +42,40 @@ class Cost:
 
 
 def estimate(family: str, params: dict, data: DataShape, probe: Probe, probe_length: int | None = None) -> Cost:
-    """The cost of one model of ``family`` with ``params`` (all settings applied) on ``data``.
+    """The cost of one model of ``family`` with ``params`` (all settings applied) on ``data``, by the
+    family's cost model (see :class:`~mathcls.families.Family`); the estimator's defaults fill what
+    ``params`` leave out.
 
     Neural speeds are measured at ``probe_length`` tokens (the largest ``max_length`` the model may
     get; default its own) and applied to shorter lengths per token, which slightly overestimates
     them (attention grows faster than the length) but measures each model once.
     """
-    if family == "transformer":
-        return _transformer(params, data, probe, probe_length)
-    if family == "setfit":
-        return _setfit(params, data, probe, probe_length)
-    if family == "tfidf":
-        return _fitted(probe.tfidf(params), data)
+    from ..families import get_family
+
+    return get_family(family).price(params, data, probe, probe_length)
+
+
+def fitted_cost(family, params: dict, data: DataShape, probe: Probe, probe_length=None) -> Cost:
+    """Any family: fits timed on the family's ``probe_rows`` of the data, extrapolated to a fold."""
     if isinstance(params.get("epochs"), int) and params["epochs"] > 1:
         # Measured once at one epoch; training time grows with the epochs, prediction does not.
-        one = _fitted(probe.generic(family, {**params, "epochs": 1}), data)
+        one = _fitted(probe.fitted(family, {**params, "epochs": 1}), data)
         fit = one.fold - one.predict
         return Cost(fold=fit * params["epochs"] + one.predict, stack=one.stack, predict=one.predict)
-    return _fitted(probe.generic(family, params), data)
+    return _fitted(probe.fitted(family, params), data)
 
 
 def _mean_tokens(lengths: np.ndarray, max_length: int) -> float:
     return float(np.minimum(lengths, max_length).mean()) * PADDING if len(lengths) else float(max_length)
 
 
-def _transformer(params: dict, data: DataShape, probe: Probe, probe_length=None) -> Cost:
-    m = probe.transformer({**params, "max_length": probe_length or params.get("max_length", 256)})
-    length = int(params.get("max_length", 256))
-    train_len, test_len = probe.token_lengths(params.get("model"), bool(params.get("normalize", True)))
+def transformer_cost(family, params: dict, data: DataShape, probe: Probe, probe_length=None) -> Cost:
+    """:class:`~mathcls.models.transformer.TransformerClassifier`: tokens per epoch over the measured tokens/s."""
+    m = probe.transformer({**params, "max_length": probe_length or params["max_length"]})
+    length = int(params["max_length"])
+    train_len, test_len = probe.token_lengths(params["model"], bool(params["normalize"]))
     tokens = _mean_tokens(train_len, length)
-    epochs = int(params.get("epochs", 3))
+    epochs = int(params["epochs"])
     fit = m["setup_seconds"] + epochs * data.fold_train * tokens / m["train_tokens_per_s"]
     valid = data.fold_valid * tokens / m["predict_tokens_per_s"]
     test = data.n_test * _mean_tokens(test_len, length) / m["predict_tokens_per_s"]
@@ -79,24 +83,26 @@ def _transformer(params: dict, data: DataShape, probe: Probe, probe_length=None)
                 stack=data.cv * (m["setup_seconds"] + test + m["save_seconds"]))
 
 
-def _setfit(params: dict, data: DataShape, probe: Probe, probe_length=None) -> Cost:
-    enc = probe.encoder({**params, "max_length": probe_length or params.get("max_length", 256)})
-    length = int(params.get("max_length", 256))
-    train_len, test_len = probe.token_lengths(params.get("model"), bool(params.get("normalize", True)))
+def setfit_cost(family, params: dict, data: DataShape, probe: Probe, probe_length=None) -> Cost:
+    """:class:`~mathcls.models.setfit.SetFitClassifier`: contrastive pairs through the body, then the
+    embeddings and the head (a frozen body embeds each question once, into the on-disk cache)."""
+    enc = probe.encoder({**params, "max_length": probe_length or params["max_length"]})
+    length = int(params["max_length"])
+    train_len, test_len = probe.token_lengths(params["model"], bool(params["normalize"]))
     train_tokens, test_tokens = _mean_tokens(train_len, length), _mean_tokens(test_len, length)
     rate = enc["encode_tokens_per_s"]
     head = probe.head(int(data.fold_train), enc["dim"], params)["fit_seconds"]
-    body_epochs = int(params.get("body_epochs", 1))
+    body_epochs = int(params["body_epochs"])
     if body_epochs == 0:
         # Frozen body: every question is embedded once and cached, whichever fold needs it first.
         new_train, new_test = _uncached(params, data)
         return Cost(fold=head, once=enc["setup_seconds"] + new_train * train_tokens / rate,
                     stack=new_test * test_tokens / rate + data.cv * 0.5)
     pair_length = int(params.get("pair_max_length") or length)
-    body = probe.transformer({"model": params.get("model"), "max_length": pair_length,
-                              "batch_size": params.get("batch_size", 16), "device": params.get("device"),
+    body = probe.transformer({"model": params["model"], "max_length": pair_length,
+                              "batch_size": params["batch_size"], "device": params["device"],
                               "precision": _setfit_precision(params, probe)})
-    pairs = int(params.get("max_pairs", 4000))
+    pairs = int(params["max_pairs"])
     if params.get("num_iterations"):
         pairs = min(pairs, 2 * int(params["num_iterations"]) * int(data.fold_train))
     pair_tokens = _mean_tokens(train_len, pair_length)
@@ -108,8 +114,8 @@ def _setfit(params: dict, data: DataShape, probe: Probe, probe_length=None) -> C
 
 def _setfit_precision(params: dict, probe: Probe) -> str:
     # SetFit trains its body in mixed precision on a GPU only ("auto" is fp32 on a CPU).
-    precision = params.get("precision", "auto")
-    on_gpu = probe.neural_device(params.get("device"))["device"].startswith("cuda")
+    precision = params["precision"]
+    on_gpu = probe.neural_device(params["device"])["device"].startswith("cuda")
     return precision if on_gpu else "fp32"
 
 
@@ -118,8 +124,8 @@ def _uncached(params: dict, data: DataShape) -> tuple[int, int]:
     from ..embeddings import ShardStore
     from ..models._hf import model_identity
 
-    store = ShardStore("embeddings", model_identity(params.get("model")), int(params.get("max_length", 256)),
-                       bool(params.get("normalize", True)))
+    store = ShardStore("embeddings", model_identity(params["model"]), int(params["max_length"]),
+                       bool(params["normalize"]))
     counts = []
     for texts in (data.train_texts, data.test_texts):
         keys = list(dict.fromkeys(store.key(t) for t in texts))

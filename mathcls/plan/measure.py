@@ -25,17 +25,16 @@ def transformer_speed(params: dict, long_texts, clock) -> dict:
     from ..models.transformer import TransformerClassifier
 
     settings = {k: v for k, v in params.items() if k != "callbacks"}
-    length = int(settings.get("max_length", 256))
-    bs = int(settings.get("batch_size", 16))
-    texts = long_texts(bs * PROBE_BATCHES, length)
     timer = _BatchTimer(clock)
     est = TransformerClassifier(**{**settings, "epochs": 1, "validation_fraction": 0.0, "early_stopping": False,
                                    "output_dir": None, "logging_dir": None, "progress_bar": False,
                                    "callbacks": [("probe", timer)]})
+    length, bs = int(est.max_length), int(est.batch_size)
+    texts = long_texts(bs * PROBE_BATCHES, length)
     t0 = clock()
     est.fit(texts, np.arange(len(texts)) % 2)
     per_batch = statistics.median(timer.batch_seconds()[1:])
-    rows = long_texts(min(PREDICT_ROWS, int(settings.get("predict_batch_size", 64))), length)
+    rows = long_texts(min(PREDICT_ROWS, int(est.predict_batch_size)), length)
     est.predict_proba(rows[:8])  # warm up the inference path
     predict, save = _predict_and_save_seconds(est, rows, clock)
     return {"train_tokens_per_s": bs * length / max(per_batch, 1e-9),
@@ -61,9 +60,12 @@ def _predict_and_save_seconds(est, rows, clock) -> tuple[float, float]:
 def encoder_speed(params: dict, long_texts, clock) -> dict:
     """Frozen-encoding tokens/s, embedding width and load seconds of a sentence-transformer."""
     from ..embeddings import encode, load_sentence_transformer
+    from ..models.setfit import SetFitClassifier
 
-    length = int(params.get("max_length", 256))
-    bs = int(params.get("predict_batch_size", 64))
+    # What the family leaves out of params, its estimator's defaults fill.
+    defaults = SetFitClassifier().get_params(deep=False)
+    length = int(params.get("max_length", defaults["max_length"]))
+    bs = int(params.get("predict_batch_size", defaults["predict_batch_size"]))
     t0 = clock()
     load_sentence_transformer(params.get("model"), params.get("device"))
     setup = clock() - t0

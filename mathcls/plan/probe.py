@@ -25,11 +25,6 @@ import numpy as np
 from ..config import cache_dir, package_versions, write_json
 from . import measure
 
-#: Rows the TF-IDF probe fits on (and half of it), capped by the fold size.
-TFIDF_ROWS = 1200
-#: Rows a probe of another family fits on.
-GENERIC_ROWS = 32
-
 
 class NotMeasured(Exception):
     """A measurement is not cached and the probe may take no new ones (its share of the time is spent)."""
@@ -206,29 +201,26 @@ class Probe:
 
     def head(self, n_rows: int, dim: int, params: dict) -> dict:
         """Fit seconds of SetFit's logistic-regression head on ``n_rows`` embeddings."""
-        key = {"rows": int(n_rows), "dim": int(dim), "C": params.get("head_C", 10.0),
-               "class_weight": params.get("class_weight"), "max_iter": params.get("head_max_iter", 3000)}
+        key = {"rows": int(n_rows), "dim": int(dim), "C": params["head_C"],
+               "class_weight": params["class_weight"], "max_iter": params["head_max_iter"]}
         return self._cached("head", key, lambda: measure.head_fit(key, len(np.unique(self.data.y)), self.clock), f"{key['rows']} rows")
 
-    # ---- TF-IDF and any other family ----
-    def tfidf(self, params: dict) -> dict:
-        """Fit seconds on two sample sizes, prediction rows/s and save seconds of TF-IDF with ``params``."""
+    # ---- any family priced from timed fits ----
+    def fitted(self, family, params: dict) -> dict:
+        """Fit seconds on the family's ``probe_rows`` (the largest capped at a fold's rows), prediction
+        rows/s and save seconds of ``family`` (a :class:`~mathcls.families.Family` or its name) with ``params``."""
+        from ..families import get_family
         from ..persist import encode_param
 
-        n2 = int(min(TFIDF_ROWS, self.data.fold_train))
-        key = {"params": {k: encode_param(v) for k, v in params.items()}, "rows": n2, "data": self.data.data_hash}
-        return self._cached("tfidf", key, lambda: self._fit_speed("tfidf", params, [n2 // 2, n2]),
-                            f"fits on {n2 // 2} and {n2} rows")
-
-    def generic(self, family: str, params: dict) -> dict:
-        """Fit seconds on a few rows and prediction rows/s of any registered family."""
-        from ..persist import encode_param
-
-        n = int(min(GENERIC_ROWS, self.data.fold_train))
-        key = {"family": family, "params": {k: encode_param(v) for k, v in params.items() if k != "callbacks"},
-               "rows": n, "data": self.data.data_hash}
+        family = get_family(family) if isinstance(family, str) else family
+        largest = max(family.probe_rows)
+        top = int(min(largest, self.data.fold_train))
+        sizes = sorted({max(1, round(r * top / largest)) for r in family.probe_rows})
+        key = {"family": family.name, "params": {k: encode_param(v) for k, v in params.items() if k != "callbacks"},
+               "rows": sizes, "data": self.data.data_hash}
         shown = ", ".join(f"{k}={v}" for k, v in key["params"].items() if k in ("epochs", "max_length"))
-        return self._cached(family, key, lambda: self._fit_speed(family, params, [n]), shown or f"fit on {n} rows")
+        return self._cached(family.name, key, lambda: self._fit_speed(family.name, params, sizes),
+                            shown or f"fits on {' and '.join(map(str, sizes))} rows")
 
     def _fit_speed(self, family: str, params: dict, sizes: list[int]) -> dict:
         return measure.fit_speed(family, params, self.data.train_texts, self.data.y, sizes, self.clock)

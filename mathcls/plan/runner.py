@@ -92,11 +92,11 @@ def _options(spec: ModelSpec, params: dict, data: DataShape, probe: Probe) -> li
     from ..models import make_model
 
     combos = spec.combinations()
-    longest = max(int(c.get("max_length", params.get("max_length", 256))) for c in combos)
     options = []
-    for combo in combos:
-        full = {**params, **combo}
-        make_model(spec.family, full)  # an allowed value the estimator refuses is an error before any work
+    fulls = [make_model(spec.family, {**params, **combo}).get_params(deep=False) for combo in combos]
+    lengths = [full.get("max_length") for full in fulls]  # the estimator's default where neither sets it
+    longest = max(lengths) if None not in lengths else None
+    for combo, full in zip(combos, fulls):
         options.append(Option(combo, estimate(spec.family, full, data, probe, probe_length=longest)))
     return sorted(options, key=lambda o: o.cost.train(data.cv) + o.cost.stack)
 

@@ -14,7 +14,9 @@ planner may choose settings from (``[models.<name>.budget]``).
     max_length = [128, 256]
 
 Without a ``budget`` table a model runs with its ``params`` or not at all. Under a time limit the
-budget table wins over ``params`` for the keys it lists.
+budget table wins over ``params`` for the keys it lists. Which settings a family lets the planner
+vary is its descriptor's ``budget_keys`` (:mod:`mathcls.families`); every allowed value must be one
+the estimator accepts, which is checked when the config is read.
 """
 
 from __future__ import annotations
@@ -25,14 +27,6 @@ from numbers import Integral
 
 from ..errors import MathclsError
 from .duration import parse_duration
-
-#: Settings the planner can price, per family (any other family: any integer parameter, each
-#: combination measured on its own).
-BUDGET_KEYS = {
-    "transformer": ("epochs", "max_length"),
-    "setfit": ("max_length", "body_epochs", "max_pairs"),
-    "tfidf": (),
-}
 
 #: At most this many combinations of settings per model (each is priced, some are measured).
 MAX_OPTIONS = 16
@@ -80,18 +74,22 @@ def model_specs(cfg: dict, names) -> list[ModelSpec]:
             raise MathclsError(f"[models.{name}] priority must be a whole number ≥ 0 (1 runs first); got {priority!r}.")
         tune = entry.get("tune", {}) or {}
         specs.append(ModelSpec(name=name, family=family, priority=int(priority), order=order,
-                               params=model_params(cfg, name), ranges=_ranges(name, family, entry.get("budget")),
+                               params=model_params(cfg, name),
+                               ranges=_ranges(name, family, entry.get("budget"), model_params(cfg, name)),
                                tune_trials=int(tune.get("n_trials", 0) or 0),
                                tune_timeout=float(tune["timeout"]) if tune.get("timeout") else None))
     return specs
 
 
-def _ranges(name: str, family: str, table) -> dict:
+def _ranges(name: str, family: str, table, params: dict) -> dict:
+    from ..families import get_family
+
     if table is None:
         return {}
     if not isinstance(table, dict):
         raise MathclsError(f"[models.{name}.budget] must be a table of setting = [allowed values].")
-    allowed = BUDGET_KEYS.get(family)
+    descriptor = get_family(family)
+    allowed = descriptor.budget_keys
     ranges = {}
     for key, values in table.items():
         if allowed is not None and key not in allowed:
@@ -102,9 +100,15 @@ def _ranges(name: str, family: str, table) -> dict:
             raise MathclsError(f"[models.{name}.budget] {key} must list whole numbers, e.g. {key} = [1, 2]; "
                                f"got {table[key]!r}.")
         ranges[key] = sorted(set(int(v) for v in values))
+        for value in ranges[key]:  # each allowed value must be one the estimator accepts
+            try:
+                descriptor.make({**params, key: value})
+            except MathclsError as exc:
+                raise MathclsError(f"[models.{name}.budget] {exc}") from None
     count = 1
     for values in ranges.values():
         count *= len(values)
     if count > MAX_OPTIONS:
         raise MathclsError(f"[models.{name}.budget] allows {count} combinations; list at most {MAX_OPTIONS}.")
     return ranges
+

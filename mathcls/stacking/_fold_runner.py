@@ -37,15 +37,13 @@ def cache_folder(cache_dir, name: str, est, data_key: str, fold: np.ndarray, str
     """The cache entry of base model ``name``, or None without a cache or for an unregistered model."""
     if not cache_dir:
         return None
-    from ..models import MODELS, model_name_of
+    from ..models import model_name_of
     from ..persist import encode_param
 
     try:
         family = model_name_of(est)
         params = {k: encode_param(v) for k, v in est._manifest_params().items()}
     except Exception:  # not a registered mathcls family, or parameters a manifest cannot hold: no cache
-        return None
-    if family not in MODELS:
         return None
     key = json.dumps({"v": _CACHE_VERSION, "family": family, "params": params, "data": data_key,
                       "fold": hashlib.sha256(fold.tobytes()).hexdigest(), "strategy": strategy}, sort_keys=True)

@@ -6,9 +6,9 @@ Importing this package does not import Optuna; :func:`tune` does when it runs.
 
 from __future__ import annotations
 
-from .spaces import SPACES, lora_space, setfit_space, space_from_config, tfidf_space, transformer_space
+from .spaces import lora_space, setfit_space, space_from_config, tfidf_space, transformer_space
 
-__all__ = ["SPACES", "tfidf_space", "setfit_space", "transformer_space", "lora_space", "space_from_config", "tune", "TuneResult"]
+__all__ = ["tfidf_space", "setfit_space", "transformer_space", "lora_space", "space_from_config", "tune", "TuneResult"]
 
 
 def __getattr__(name):

@@ -32,9 +32,7 @@ from ..errors import MathclsError
 from ..persist import encode_param
 from ..submission import write_csv_atomic
 from .spaces import (
-    EPOCH_PRUNED,
     decode_trial_params,
-    default_space,
     default_trial,
     space_from_config,
     space_signature,
@@ -100,7 +98,9 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
         raise MathclsError(f"--n-trials must be 0 or more; got {n_trials}.")
 
     # 1. everything that can be checked without touching the storage
-    default_space(model)  # unknown family -> one sentence
+    from ..families import tunable_family
+
+    family = tunable_family(model)  # unknown or untunable family -> one sentence
     cfg = config if isinstance(config, dict) else load_config(config)
     from ..models import make_model
 
@@ -162,7 +162,7 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
         estimator, space, texts, y, fold,
         extra_texts=extra[0] if extra else None, extra_y=extra[1] if extra else None,
         extra_source=extra[2] if extra else None, deadline=deadline,
-        epoch_stride=MAX_EPOCHS_STRIDE if model in EPOCH_PRUNED else None,
+        epoch_stride=MAX_EPOCHS_STRIDE if family.epoch_pruned else None,
     )
     worker = f"{os.uname().nodename}:{os.getpid()}"
     reporter = _Reporter(n_trials, echo, progress, worker, space)

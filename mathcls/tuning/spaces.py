@@ -1,4 +1,5 @@
-"""Search spaces: one function per estimator family, overridable from the TOML config.
+"""Search spaces: one function per estimator family (its :class:`~mathcls.families.Family` names
+it), overridable from the TOML config.
 
 A space is a dict ``parameter name -> spec``; a spec is one of::
 
@@ -43,7 +44,7 @@ _KEYS = {
 }
 
 
-def tfidf_space() -> dict[str, dict]:
+def tfidf_space(params: dict | None = None) -> dict[str, dict]:
     """Search space of :class:`~mathcls.models.tfidf.TfidfLogReg`.
 
     ========================  ===========  =====================================================
@@ -73,7 +74,7 @@ def tfidf_space() -> dict[str, dict]:
     }
 
 
-def setfit_space() -> dict[str, dict]:
+def setfit_space(params: dict | None = None) -> dict[str, dict]:
     """Search space of :class:`~mathcls.models.setfit.SetFitClassifier` (contrastive body + head).
 
     ========================  ===========  =====================================================
@@ -102,8 +103,9 @@ def setfit_space() -> dict[str, dict]:
     }
 
 
-def transformer_space() -> dict[str, dict]:
-    """Search space of :class:`~mathcls.models.transformer.TransformerClassifier`.
+def transformer_space(params: dict | None = None) -> dict[str, dict]:
+    """Search space of :class:`~mathcls.models.transformer.TransformerClassifier` (the LoRA space,
+    :func:`lora_space`, when the config's ``params`` set ``lora_r``).
 
     ========================  ===========  =====================================================
     parameter                 type         range
@@ -117,6 +119,8 @@ def transformer_space() -> dict[str, dict]:
     ``max_length``            categorical  128, 256
     ========================  ===========  =====================================================
     """
+    if (params or {}).get("lora_r") is not None:
+        return lora_space(params)
     return {
         "learning_rate": {"type": "float", "low": 1e-5, "high": 3e-4, "log": True},
         "weight_decay": {"type": "float", "low": 0.0, "high": 0.1},
@@ -128,9 +132,9 @@ def transformer_space() -> dict[str, dict]:
     }
 
 
-def lora_space() -> dict[str, dict]:
+def lora_space(params: dict | None = None) -> dict[str, dict]:
     """Search space of :class:`~mathcls.models.transformer.TransformerClassifier` with LoRA adapters
-    (used instead of :func:`transformer_space` when the config sets ``lora_r``).
+    (what :func:`transformer_space` gives when the config sets ``lora_r``).
 
     ========================  ===========  =====================================================
     parameter                 type         range
@@ -155,47 +159,25 @@ def lora_space() -> dict[str, dict]:
     }
 
 
-#: Settings applied to every trial's estimator but not written to ``best_params.json``: trials
-#: write no checkpoints, TensorBoard logs or per-batch progress bars. Only names the estimator has
-#: are applied.
-TRIAL_SETTINGS: dict[str, dict] = {
-    "transformer": {"output_dir": None, "logging_dir": None, "progress_bar": False},
-    "setfit": {"progress_bar": False},
-}
-
-#: Families whose trials are pruned per epoch on ``val_f1_micro`` (through their ``callbacks``);
-#: the others are pruned per fold on the running mean F1-micro.
-EPOCH_PRUNED = {"transformer"}
-
-
 def trial_settings(model: str, valid: list[str]) -> dict:
-    """The :data:`TRIAL_SETTINGS` of ``model`` that name parameters in ``valid``."""
-    return {k: v for k, v in TRIAL_SETTINGS.get(model, {}).items() if k in valid}
+    """The family's trial settings (see :class:`~mathcls.families.Family`) that name parameters in ``valid``."""
+    from ..families import get_family
 
-
-#: family name -> space function.
-SPACES = {"tfidf": tfidf_space, "setfit": setfit_space, "transformer": transformer_space}
-
-
-def tunable_models() -> list[str]:
-    return list(SPACES)
+    return {k: v for k, v in get_family(model).trial_settings.items() if k in valid}
 
 
 def default_space(model: str, params: dict | None = None) -> dict[str, dict]:
-    """The search space of family ``model``; ``params`` (the config's fixed parameters) pick the LoRA
-    space for a transformer with ``lora_r`` set."""
-    if model not in SPACES:
-        raise MathclsError(f"Unknown model family {model!r} for tuning; choose one of: {', '.join(SPACES)}.")
-    if model == "transformer" and (params or {}).get("lora_r") is not None:
-        return lora_space()
-    return SPACES[model]()
+    """The search space of family ``model`` given the config's fixed ``params``."""
+    from ..families import tunable_family
+
+    return tunable_family(model).search_space(params)
 
 
 def valid_params(model: str) -> list[str]:
     """The parameter names of the registered estimator ``model``."""
-    from ..models import make_model
+    from ..families import get_family
 
-    return sorted(make_model(model).get_params(deep=False))
+    return sorted(get_family(model).defaults())
 
 
 def space_from_config(model: str, config: dict | None = None, valid: list[str] | None = None) -> dict[str, dict]:
@@ -213,9 +195,8 @@ def space_from_config(model: str, config: dict | None = None, valid: list[str] |
     if not isinstance(replace, bool):
         raise MathclsError(f"replace_space in [models.{model}.tune] must be true or false; got {replace!r}.")
     params = (config or {}).get("models", {}).get(model, {}).get("params", {})
-    space = {} if replace else default_space(model, params if isinstance(params, dict) else None)
-    if replace and model not in SPACES:
-        default_space(model)  # raises the unknown-family error
+    default = default_space(model, params if isinstance(params, dict) else None)  # an untunable family: one sentence
+    space = {} if replace else default
     for name, raw in overrides.items():
         space[name] = _spec_from_config(model, name, raw)
     return validate_space(model, space, valid)
