@@ -64,7 +64,7 @@ def main(argv=None):
     cache = args.cache or tempfile.mkdtemp(prefix="mathcls-bench-cache-")
     os.environ["MATHCLS_CACHE"] = cache
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from mathcls.config import quiet_openmp_threads
+    from mathcls.env import quiet_openmp_threads
 
     quiet_openmp_threads()  # before torch loads OpenMP
     import torch

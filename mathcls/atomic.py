@@ -7,6 +7,7 @@ through :func:`atomic_path`.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import uuid
@@ -58,3 +59,21 @@ def write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def to_jsonable(value):
+    """Turn tuples, numpy scalars and paths into JSON-friendly values."""
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, Path):
+        return str(value)
+    if hasattr(value, "item") and callable(value.item) and getattr(value, "ndim", 1) == 0:
+        return value.item()
+    return value
+
+
+def write_json(path: str | os.PathLike, payload) -> None:
+    """Write JSON atomically (temporary file, then rename)."""
+    write_text(path, json.dumps(to_jsonable(payload), indent=2, sort_keys=False) + "\n")

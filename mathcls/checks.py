@@ -97,6 +97,6 @@ def check_writable_folder(path: str | os.PathLike, what: str) -> Path:
 
 def check_cache_folder() -> Path:
     """The on-disk cache of the neural families (``MATHCLS_CACHE``, default ``~/.cache/mathcls``)."""
-    from .config import cache_dir
+    from .env import cache_dir
 
     return check_writable_folder(cache_dir(), "Cache folder (MATHCLS_CACHE)")

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_path, write_text
-from .config import cache_dir
+from .env import cache_dir
 from .text import prepare_text, text_mode_key
 
 __all__ = ["encode", "tokenize", "cache_info", "reset_cache_info", "embedding_cache_dir"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from .config import write_json
+from .atomic import write_json
 from .errors import MathclsError, ParameterError
 
 FOLDS_FILE = "folds.json"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import zipfile
 from pathlib import Path
 
-from .config import kaggle_credentials_source
+from .env import kaggle_credentials_source
 from .errors import MathclsError
 
 DEFAULT_COMPETITION = "classification-of-math-problems-by-kasut-academy"

@@ -31,11 +31,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .atomic import write_text
-from .config import DEFAULT_SEED, builtin_config, model_params, package_versions, resolve_config, write_json
+from .atomic import write_json, write_text
+from .config import DEFAULT_SEED, builtin_config, resolve_config
 from .data import DEMO_ANSWERS_FILE, ID, LABEL, SOURCE, TEXT, load_competition
+from .env import package_versions
 from .errors import MathclsError
 from .folds import FOLDS_FILE, load_or_make_folds
+from .params import model_params
 from .persist import decode_param, encode_param
 from .stages import RunState, StageKey, digest, folds_key, generation_key, oof_keys, stack_key, submission_key, tune_key
 

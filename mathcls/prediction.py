@@ -86,7 +86,7 @@ def find_competition_folder(submission, data_dir=None) -> Path:
     """
     import json
 
-    from .config import env
+    from .env import env
 
     sub = Path(submission)
     if data_dir is not None or env("DATA"):

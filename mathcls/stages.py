@@ -33,7 +33,9 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import DEFAULT_SEED, model_params, to_jsonable, write_json
+from .atomic import to_jsonable, write_json
+from .config import DEFAULT_SEED
+from .params import model_params
 
 STATE_FILE = "state.json"
 _STATE_VERSION = 2

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 
-from .config import DEFAULT_SEED, load_config, model_entry, model_params
+from .config import DEFAULT_SEED, load_config, model_entry
 from .data import LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
 from .folds import SharedFolds, load_or_make_folds
 from .models import make_model
 from .oof import FoldHook, out_of_fold_proba
+from .params import model_params
 
 
 def read_params_file(path, model: str | None = None) -> dict:

@@ -27,7 +27,8 @@ from mathcls.generate import (
     write_generated,
 )
 from mathcls.generate.augment import math_problems
-from mathcls.generate.engine import Draw, deepmind_row, plain_linear, registered_templates, templates_for
+from mathcls.generate.draws import Draw, deepmind_row, plain_linear
+from mathcls.generate.engine import registered_templates, templates_for
 from mathcls.generate.llm import endpoint, llm_generate
 from mathcls.labels import LABELS
 from mathcls.text import normalize_text

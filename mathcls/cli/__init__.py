@@ -61,7 +61,7 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
     def invoke(self, ctx):
-        from ..config import env
+        from ..env import env
         from ..errors import MathclsError
 
         try:
@@ -97,7 +97,7 @@ def cli():
 
 def main(argv=None):
     """Console-script entry point."""
-    from ..config import quiet_openmp_threads
+    from ..env import quiet_openmp_threads
 
     quiet_openmp_threads()
     return cli.main(args=argv, prog_name="mathcls")

@@ -25,8 +25,8 @@ def explore(data_dir, images, json_path, tokenizer, n_examples):
     Example:
       mathcls explore --data data/ --images images/ --json report.json
     """
+    from ..atomic import write_json
     from ..checks import check_output_file, check_output_folder
-    from ..config import write_json
     from ..explore import explore as run_explore
     from ..explore import format_report
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..config import env
+from ..env import env
 from .common import seed_option
 
 

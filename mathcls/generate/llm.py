@@ -15,8 +15,8 @@ import urllib.request
 
 import pandas as pd
 
-from ..config import env
 from ..data import LABEL, SOURCE, TEXT
+from ..env import env
 from ..errors import MathclsError
 from ..labels import LABEL_NAMES, LABELS
 from ..text import normalize_text

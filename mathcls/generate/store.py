@@ -15,8 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import env, write_json
+from ..atomic import write_json
 from ..data import LABEL, SOURCE, TEXT, load_train
+from ..env import env
 from ..errors import DataError
 from ..labels import LABEL_NAMES
 from ..text import normalize_text

@@ -16,7 +16,7 @@ import re
 from numbers import Integral
 from pathlib import Path
 
-from ..config import quiet_openmp_threads
+from ..env import quiet_openmp_threads
 from ..errors import MathclsError, ParameterError
 from .validation import Callbacks, Interval, Options
 
@@ -203,7 +203,7 @@ def choose_precision(precision: str, device: str, cpu_bf16: bool = False) -> tup
     those get bf16 where the CPU supports it natively (:func:`cpu_supports_bf16`), and may ask for
     ``"bf16"`` explicitly on any CPU. The reason is a few words for the line that says what runs.
     """
-    from ..config import launcher_mixed_precision
+    from ..env import launcher_mixed_precision
 
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}; got {precision!r}.")

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..config import cache_dir, package_versions, write_json
+from ..atomic import write_json
+from ..env import cache_dir, package_versions
 from . import measure
 
 

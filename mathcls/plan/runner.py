@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import write_json
+from ..atomic import write_json
 from .budget import Budget, BudgetCallback, BudgetExhausted
 from .costs import Cost, estimate, stack_seconds
 from .duration import format_duration

@@ -63,7 +63,7 @@ def read_time_limit(cfg: dict, override=None) -> float | None:
 
 def model_specs(cfg: dict, names) -> list[ModelSpec]:
     """The specs of the models ``names`` (the run's models, in config order); checks priorities and ranges."""
-    from ..config import model_params
+    from ..params import model_params
 
     specs = []
     for order, name in enumerate(names):

@@ -24,8 +24,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.metrics import f1_score
 
-from ..atomic import atomic_path
-from ..config import write_json
+from ..atomic import atomic_path, write_json
 from ..data import texts_sha256
 from ..oof import FoldHook, FoldResult, align_proba, out_of_fold_proba
 

@@ -25,10 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_path
-from ..config import DEFAULT_SEED, load_config, model_params, write_json
+from ..atomic import atomic_path, write_json
+from ..config import DEFAULT_SEED, load_config
 from ..data import LABEL, SOURCE, TEXT, load_competition
 from ..errors import MathclsError
+from ..params import model_params
 from ..persist import encode_param
 from ..submission import write_csv_atomic
 from .spaces import (

@@ -32,8 +32,8 @@ import copy
 import json
 from typing import Any
 
-from ..config import _from_toml
 from ..errors import MathclsError
+from ..params import from_toml
 
 TYPES = ("float", "int", "categorical", "fixed")
 _KEYS = {
@@ -229,7 +229,7 @@ def _tune_section(config: dict, model: str) -> dict:
 
 def _spec_from_config(model: str, name: str, raw) -> dict:
     if not isinstance(raw, dict):
-        return {"type": "fixed", "value": _from_toml(raw)}
+        return {"type": "fixed", "value": from_toml(raw)}
     spec = dict(raw)
     if "type" not in spec:
         if "choices" in spec:
@@ -245,9 +245,9 @@ def _spec_from_config(model: str, name: str, raw) -> dict:
                 "or low/high, choices or value."
             )
     if "choices" in spec and isinstance(spec["choices"], list):
-        spec["choices"] = [_from_toml(c) for c in spec["choices"]]
+        spec["choices"] = [from_toml(c) for c in spec["choices"]]
     if "value" in spec:
-        spec["value"] = _from_toml(spec["value"])
+        spec["value"] = from_toml(spec["value"])
     return spec
 
 

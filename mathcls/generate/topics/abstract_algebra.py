@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from ..engine import Draw, load_sympy, register, symbol
+from ..draws import Draw, load_sympy, register, symbol
 
 TOPOLOGICAL_PROPERTIES = ["compact", "connected", "Hausdorff", "normal", "regular", "path-connected", "second countable", "separable", "locally compact"]
 

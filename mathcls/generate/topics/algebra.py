@@ -5,7 +5,7 @@ Arithmetic progressions and two-variable systems sit here, as in the competition
 
 from __future__ import annotations
 
-from ..engine import Draw, deepmind_row, load_sympy, plain_linear, random_polynomial, register, symbol
+from ..draws import Draw, deepmind_row, load_sympy, plain_linear, random_polynomial, register, symbol
 
 
 def linear_equation(r: Draw) -> str:

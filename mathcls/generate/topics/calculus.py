@@ -4,7 +4,7 @@ differential equations.
 
 from __future__ import annotations
 
-from ..engine import Draw, deepmind_row, load_sympy, random_polynomial, register, symbol
+from ..draws import Draw, deepmind_row, load_sympy, random_polynomial, register, symbol
 
 
 def _random_function(r: Draw, x):

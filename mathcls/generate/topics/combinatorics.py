@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import math
 
-from ..engine import Draw, register
+from ..draws import Draw, register
 
 
 def arrangements(r: Draw) -> str:

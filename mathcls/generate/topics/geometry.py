@@ -4,7 +4,7 @@ and equations, polygons, coordinates, solids and similar triangles.
 
 from __future__ import annotations
 
-from ..engine import Draw, load_sympy, register, symbol
+from ..draws import Draw, load_sympy, register, symbol
 
 PYTHAGOREAN_TRIPLES = [(3, 4, 5), (5, 12, 13), (8, 15, 17), (7, 24, 25), (6, 8, 10), (9, 12, 15), (20, 21, 29), (9, 40, 41)]
 

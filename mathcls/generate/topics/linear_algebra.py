@@ -5,7 +5,7 @@ data), linear maps, lines and planes in space.
 
 from __future__ import annotations
 
-from ..engine import Draw, deepmind_row, load_sympy, plain_linear, register, symbol
+from ..draws import Draw, deepmind_row, load_sympy, plain_linear, register, symbol
 
 
 def _random_matrix(r: Draw, n, lo=-5, hi=5):

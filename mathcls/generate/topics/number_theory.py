@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import math
 
-from ..engine import Draw, deepmind_row, load_sympy, register
+from ..draws import Draw, deepmind_row, load_sympy, register
 
 
 def gcd_lcm(r: Draw) -> str:

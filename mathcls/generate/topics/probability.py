@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from ..engine import Draw, deepmind_row, register
+from ..draws import Draw, deepmind_row, register
 
 
 def dice(r: Draw) -> str:
