@@ -16,6 +16,17 @@ from .params import model_params
 
 #: The seed of folds and models when a config or command gives none.
 DEFAULT_SEED = 42
+#: The folds of a run when a config or command gives no ``cv``.
+DEFAULT_CV = 5
+
+
+class ResolvedConfig(dict):
+    """A run's config as :func:`resolve_config` made it: the user's config merged over the built-in one,
+    checked, with every model's ``family``, ``cv`` and ``seed`` filled in.
+
+    The CLI resolves a config once, before any data is read, and passes this object down;
+    resolving it again returns it unchanged instead of reading and checking it again.
+    """
 
 
 # ---------------------------------------------------------------------------------------- schema
@@ -266,8 +277,11 @@ def resolve_config(config=None, base: dict | None = None) -> dict:
     A user config that lists models replaces the default model list instead of adding to it, and
     the default [run] table with it (its time limit was planned for the default models).
     Names that [run] models and [stack] pseudo_label give must be defined models. Every model
-    entry gets its ``family`` (default: its name).
+    entry gets its ``family`` (default: its name). Returns a :class:`ResolvedConfig`; ``config``
+    that already is one comes back as it is.
     """
+    if isinstance(config, ResolvedConfig):
+        return config
     source = "(given as a dict)" if isinstance(config, dict) else config
     user = check_config(copy.deepcopy(config), source) if isinstance(config, dict) else load_config(config)
     base = builtin_config("cpu") if base is None else base
@@ -285,7 +299,9 @@ def resolve_config(config=None, base: dict | None = None) -> dict:
         if unknown:
             raise ConfigError(f"Config {source}: {where} names {unknown[0]!r}{did_you_mean(unknown[0], models)}, "
                               f"which the config does not define; defined: {', '.join(models)}.")
-    return cfg
+    cfg.setdefault("cv", DEFAULT_CV)
+    cfg.setdefault("seed", DEFAULT_SEED)
+    return ResolvedConfig(cfg)
 
 
 def _names(value) -> list[str]:

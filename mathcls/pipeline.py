@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import write_json, write_text
-from .config import DEFAULT_SEED, builtin_config, resolve_config
+from .config import builtin_config, resolve_config
 from .data import DEMO_ANSWERS_FILE, ID, LABEL, SOURCE, TEXT, load_competition
 from .env import package_versions
 from .errors import MathclsError
@@ -121,8 +121,8 @@ def _ensemble(cfg, names, out, tuned):
     if "pseudo_label" in stack_cfg:
         # Only the models of this run: `--models` may have left a pseudo-labelled one out.
         stack_cfg["pseudo_label"] = [name for name in name_list(stack_cfg["pseudo_label"]) if name in names]
-    return StackingEnsemble(estimators=estimators, cv=int(cfg.get("cv", 5)), cache_dir=str(out / "cache"),
-                            random_state=int(cfg.get("seed", DEFAULT_SEED)), verbose=True, **stack_cfg)
+    return StackingEnsemble(estimators=estimators, cv=int(cfg["cv"]), cache_dir=str(out / "cache"),
+                            random_state=int(cfg["seed"]), verbose=True, **stack_cfg)
 
 
 def _leaderboard(scores: dict, test_rows_per_s: float | None) -> pd.DataFrame:
@@ -223,11 +223,11 @@ class _Run:
 
     @property
     def seed(self) -> int:
-        return int(self.cfg.get("seed", DEFAULT_SEED))
+        return int(self.cfg["seed"])
 
     @property
     def cv(self) -> int:
-        return int(self.cfg.get("cv", 5))
+        return int(self.cfg["cv"])
 
 
 def _check_before_data(config, base_config, models, params_from, out: Path):
@@ -487,8 +487,9 @@ def _tomlable(value):
     return value
 
 
-def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240, **build_options) -> RunResult:
-    """Generate a synthetic 8-topic competition and run the whole pipeline on it."""
+def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240, config=None, **build_options) -> RunResult:
+    """Generate a synthetic 8-topic competition and run the whole pipeline on it (with ``config``, a
+    config resolved over the built-in ``demo`` one, or that config itself)."""
     from .checks import check_output_folder
     from .generate import make_demo_competition
 
@@ -497,7 +498,7 @@ def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240, **build_opti
     if not (data / "train.csv").is_file():
         echo(f"Generating a synthetic competition in {data}")
         make_demo_competition(data, n_per_class=n_per_class, n_test=n_test, seed=0)
-    return build(data, out, config=None, base_config=builtin_config("demo"), echo=echo, **build_options)
+    return build(data, out, config=config, base_config=builtin_config("demo"), echo=echo, **build_options)
 
 
 def summary(result: RunResult) -> str:

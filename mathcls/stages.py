@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .atomic import to_jsonable, write_json
-from .config import DEFAULT_SEED
+from .config import DEFAULT_CV, DEFAULT_SEED
 from .params import model_params
 
 STATE_FILE = "state.json"
@@ -68,7 +68,7 @@ def _file_digest(comp, name: str) -> str:
 
 # ---------------------------------------------------------------------------------------- keys
 def folds_key(comp, cfg: dict) -> StageKey:
-    return StageKey({"training data": comp.data_hash, "cv": digest(cfg.get("cv", 5)),
+    return StageKey({"training data": comp.data_hash, "cv": digest(cfg.get("cv", DEFAULT_CV)),
                      "seed": digest(cfg.get("seed", DEFAULT_SEED))})
 
 

@@ -242,3 +242,34 @@ def test_train_refuses_a_config_model_it_cannot_find(tmp_path, competition_dir, 
     assert result.exit_code == 1
     assert result.stderr.strip().splitlines()[-1].endswith(message), result.stderr
     assert not out.exists()
+
+
+# ---------------------------------------------------------------- resolved once, checked on load
+@pytest.mark.parametrize("command", ["run", "stack"])
+def test_cli_refuses_a_budget_value_the_estimator_refuses_before_reading_data(tmp_path, command):
+    config = tmp_path / "bad.toml"
+    config.write_text('[models.t]\nfamily = "transformer"\n[models.t.budget]\nepochs = [0, 1]\n')
+    result = CliRunner().invoke(cli, [command, "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "o"),
+                                      "--config", str(config)])
+    assert result.exit_code == 1
+    lines = [ln for ln in result.output.strip().splitlines() if ln.strip()]
+    assert lines == [f"Error: Config {config}: [models.t.budget] epochs must be an integer >= 1; got 0."]
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("command", ["run", "stack"])
+def test_cli_reads_and_checks_the_config_once(tmp_path, monkeypatch, command):
+    from mathcls import config as config_module
+
+    reads = []
+    real = config_module.load_config
+    monkeypatch.setattr(config_module, "load_config", lambda path: reads.append(path) or real(path))
+    config = tmp_path / "one.toml"
+    config.write_text('cv = 3\n[models.word]\nfamily = "tfidf"\n')
+    # the data folder is absent: the run stops at the data, after every config step it has before it
+    result = CliRunner().invoke(cli, [command, "--data", str(tmp_path / "absent"), "--out", str(tmp_path / "o"),
+                                      "--config", str(config)])
+    assert result.exit_code == 1 and "absent" in result.output
+    assert reads == [str(config)]
+    resolved = resolve_config(config)
+    assert resolve_config(resolved) is resolved and resolved["cv"] == 3 and resolved["seed"] == 42

@@ -76,7 +76,7 @@ def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, 
       mathcls run --data data/ --config experiments/gpu.toml --out runs/gpu
       mathcls run --data data/ --out runs/quick --time-limit 20m
     """
-    from ..config import builtin_config
+    from ..config import builtin_config, resolve_config
     from ..errors import MathclsError
     from ..pipeline import build, summary, time_budget
     from ..pipeline import demo as run_demo
@@ -85,13 +85,15 @@ def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, 
         raise MathclsError("--demo makes its own data and config; drop --data and --config, or drop --demo.")
     if not demo and not data_dir:
         raise click.UsageError("pass --data DIR (the competition folder), or --demo to try mathcls on generated data.")
-    budget = time_budget(None if demo else config, time_limit, builtin_config("demo") if demo else None)
+    # Read and checked once, before any data is read; every step below gets this resolved config.
+    cfg = resolve_config(None if demo else config, builtin_config("demo") if demo else None)
+    budget = time_budget(cfg, time_limit)
     _forget_probe(reprobe)
     with _catching_signals(budget):
         if demo:
-            result = run_demo(out, echo=click.echo, budget=budget)
+            result = run_demo(out, echo=click.echo, config=cfg, budget=budget)
         else:
-            result = build(data_dir, out, config=config, use_generation=use_generation, generated_dir=generated_dir,
+            result = build(data_dir, out, config=cfg, use_generation=use_generation, generated_dir=generated_dir,
                            time_limit=time_limit, budget=budget, echo=click.echo)
     click.echo(summary(result))
 
@@ -117,12 +119,14 @@ def stack(data_dir, out, config, models, params_from, use_generation, generated_
       mathcls stack --data data/ --out runs/stack --models tfidf,embed
       mathcls stack --data data/ --out runs/stack --params-from runs/ --config experiments/gpu.toml
     """
+    from ..config import resolve_config
     from ..pipeline import build, summary, time_budget
 
-    budget = time_budget(config, time_limit)
+    cfg = resolve_config(config)  # read and checked once, before any data is read
+    budget = time_budget(cfg, time_limit)
     _forget_probe(reprobe)
     with _catching_signals(budget):
-        result = build(data_dir, out, config=config, models=_models(models), params_from=params_from,
+        result = build(data_dir, out, config=cfg, models=_models(models), params_from=params_from,
                        use_generation=use_generation, generated_dir=generated_dir, tune_models=False,
                        time_limit=time_limit, budget=budget, echo=click.echo)
     click.echo(summary(result))

@@ -47,7 +47,7 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
           --storage postgresql://mathcls:secret@db-host:5432/optuna --study-name tfidf-v1
     """
     from ..checks import check_cache_folder, check_output_folder
-    from ..config import load_config, model_entry
+    from ..config import DEFAULT_CV, load_config, model_entry
     from ..tuning.run import tune as run_tune
 
     check_output_folder(out, "tune", "Tuning folder")
@@ -56,7 +56,7 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
         # MODEL may name a config model ([models.word] family = "tfidf"): tune its family with its entry.
         name, model, entry = model_entry(cfg, model, config)
         config = {"models": {model: entry}}
-        cv = cfg.get("cv", 5) if cv is None else cv  # the schema has checked it
+        cv = cfg.get("cv", DEFAULT_CV) if cv is None else cv  # the schema has checked it
     cv = 5 if cv is None else cv
     if model != "tfidf":
         check_cache_folder()
