@@ -189,10 +189,11 @@ def _train_within_budget(run: _Run, run_plan, fold, tuned: dict):
         est = _build_estimator(name, cfg["models"][name], run.out, {**tuned.get(name, {}), **settings})
         if "callbacks" in est.get_params(deep=False):
             est.set_params(callbacks=list(est.callbacks or []) + callbacks)
-        # A one-model stack with a trivial meta-learner: the base model's folds land in the shared cache.
+        # A one-model stack with a trivial meta-learner: the base model's folds land in the shared cache
+        # (with the run's test strategy: [stack]'s, else the ensemble's own default).
         alone = StackingEnsemble([(name, est)], final_estimator=DummyClassifier(), meta_init="none",
                                  extra_features=False, bias_tuning=False, cv=run.cv,
-                                 test_strategy=cfg.get("stack", {}).get("test_strategy", "fold-average"),
+                                 **{k: v for k, v in cfg.get("stack", {}).items() if k == "test_strategy"},
                                  cache_dir=str(run.out / "cache"), random_state=run.seed)
         alone.fit(texts, y, fold=fold, **extra_rows)
         return alone.scores_[name]

@@ -107,14 +107,21 @@ def oof_keys(comp, cfg: dict, names, tuned: dict, folds: StageKey, rows: str | N
     for name in names:
         parts = _model_parts(name, cfg, folds, rows)
         parts["tuned parameters"] = digest(tuned.get(name) or {})
-        parts["[stack] test_strategy"] = digest(stack.get("test_strategy", "fold-average"))
+        parts["[stack] test_strategy"] = digest(_stack_setting(stack, "test_strategy"))
         keys[name] = StageKey(parts)
     for name in pseudo:
         # Pseudo-labels come from the other models' fold models, for the test questions.
         labelling = {f"oof {other}": keys[other].digest for other in names if other not in pseudo}
         keys[name] = StageKey({**keys[name].parts, **labelling, "test data": _file_digest(comp, "test.csv"),
-                               "[stack] pseudo_label_threshold": digest(stack.get("pseudo_label_threshold", 0.0))})
+                               "[stack] pseudo_label_threshold": digest(_stack_setting(stack, "pseudo_label_threshold"))})
     return keys
+
+
+def _stack_setting(stack: dict, key: str):
+    """A ``[stack]`` setting, or :class:`~mathcls.stacking.StackingEnsemble`'s own default for it."""
+    from .stacking import StackingEnsemble
+
+    return stack[key] if key in stack else StackingEnsemble().get_params(deep=False)[key]
 
 
 def stack_key(cfg: dict, oof: dict[str, StageKey]) -> StageKey:
