@@ -1,4 +1,4 @@
-"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s tests-postgres`, `nox -s benchmark`.
+"""Developer sessions: `nox -s tests`, `nox -s lint`, `nox -s tests-postgres`, `nox -s tests-lowest`.
 
 Every session installs torch through constraints-cpu.txt (the CPU wheel), so no CUDA build is pulled.
 """
@@ -37,6 +37,23 @@ def tests_postgres(session):
         "bash", "scripts/with_postgres.sh", "pytest", "-q", "-m", "postgres", *session.posargs,
         env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}, external=True,
     )
+
+
+@nox.session(name="tests-lowest")
+def tests_lowest(session):
+    """The fast tests (`-m "not slow"`) with the lowest version pyproject.toml allows of every direct
+    dependency (uv's `--resolution lowest-direct`), so its floors are true.
+
+    torch stays the CPU wheel of constraints-cpu.txt (PyPI's torch wheels are CUDA builds); its
+    floor is read from the code instead (torch.amp.GradScaler).
+    """
+    session.install(*CONSTRAINTS, "torch")
+    session.install("uv>=0.4")
+    session.run("uv", "pip", "install", "--python", session.virtualenv.location, "--resolution", "lowest-direct",
+                *CONSTRAINTS, "-e", ".[neural,dev]")
+    session.run("uv", "pip", "list", "--python", session.virtualenv.location)
+    session.run("pytest", "-q", "-m", "not slow", *session.posargs,
+                env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
 
 
 @nox.session
