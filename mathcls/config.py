@@ -59,7 +59,24 @@ class NameList:
 
 
 #: Keys of StackingEnsemble that ``mathcls run`` sets itself; a config's [stack] cannot.
-STACK_KEYS_SET_BY_RUN = ("estimators", "final_estimator", "cv", "random_state", "cache_dir", "verbose")
+STACK_KEYS_SET_BY_RUN = ("estimators", "final_estimator", "cv", "random_state", "cache_dir", "verbose", "metric")
+
+
+class ColumnList:
+    """A column name or a list of column names (``[data] text``)."""
+
+    def accepts(self, value) -> bool:
+        values = [value] if isinstance(value, str) else value
+        return isinstance(values, list) and bool(values) and all(isinstance(v, str) and v for v in values)
+
+    def __str__(self) -> str:
+        return "a column name or a list of them such as [\"title\", \"body\"]"
+
+
+def _metric_names() -> list[str]:
+    from .metrics import METRICS
+
+    return list(METRICS)
 
 
 def _stack_keys() -> dict:
@@ -100,7 +117,9 @@ def _schema() -> Table:
     return Table({
         "seed": [Interval(Integral, 0, None)],
         "cv": [Interval(Integral, 2, None)],
-        "run": Table({"models": [NameList()], "time_limit": [str]}),
+        "run": Table({"models": [NameList()], "time_limit": [str], "metric": [Options(set(_metric_names()))]}),
+        # Which columns hold what (mathcls.schema); unset: read from the files.
+        "data": Table({"id": [str], "target": [str], "text": [ColumnList()]}),
         "models": Table(each=model, what="a table of [models.<name>] sections"),
         "stack": Table(_stack_keys),
         "generation": Table({"enabled": ["boolean"], "per_class": [Interval(Integral, 0, None)], "balance": ["boolean"],

@@ -1,7 +1,8 @@
 """Reading and validating competition files.
 
-A competition folder holds ``train.csv`` (``Question,label``), ``test.csv`` (``id,Question``) and
-optionally ``sample_submission.csv`` (``id,label``), exactly as Kaggle ships them. Every problem is
+A competition folder holds ``train.csv``, ``test.csv`` and optionally ``sample_submission.csv``,
+exactly as Kaggle ships them; :mod:`mathcls.schema` reads which columns hold what. Loaded frames use
+the internal column names :data:`TEXT`, :data:`LABEL` and :data:`ID` whatever the files call them. Every problem is
 reported as one :class:`~mathcls.errors.DataError` sentence naming the file, the row and the fix.
 """
 
@@ -17,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
-from .labels import LABELS
 
+# Internal column names of loaded frames (the Kasut layout's); the files' own names are in the schema.
 TEXT = "Question"
 LABEL = "label"
 ID = "id"
@@ -99,57 +100,77 @@ def read_csv(path: str | os.PathLike, columns: list[str], what: str) -> pd.DataF
     return df
 
 
-def parse_labels(values, where: str) -> np.ndarray:
-    """Parse label strings to integers 0..7, naming the first bad row."""
-    allowed = {str(v) for v in LABELS}
-    out = np.empty(len(values), dtype=np.int64)
-    for i, v in enumerate(values):
-        s = str(v).strip()
-        if s not in allowed:
-            raise DataError(
-                f"{where}: row {i + 1} has label {v!r}, but labels must be integers {LABELS[0]}..{LABELS[-1]}; "
-                "fix or remove that row."
-            )
-        out[i] = int(s)
+def load_train(path: str | os.PathLike, labelled_what: str = "Training", schema=None) -> pd.DataFrame:
+    """Load a labelled file: one ``Question`` text per row (``schema.text`` joined) and its label in the
+    file's own form (``schema.label_kind``; by default the Kasut layout ``Question,label``).
+
+    Extra columns are kept as they are (``source`` of generated rows)."""
+    from .schema import KASUT, join_text
+
+    schema = KASUT if schema is None else schema
+    df = read_csv(path, [*schema.text, schema.target], labelled_what)
+    where = f"{labelled_what} file {path}"
+    out = _labelled_frame(df, schema.text, schema.target, where, kind=schema.label_kind if schema.classes else None,
+                          join=join_text)
+    if schema.classes:
+        unknown = np.flatnonzero(~pd.Series(out[LABEL]).isin(list(schema.classes)).to_numpy())
+        if len(unknown):
+            i = int(unknown[0])
+            shown = ", ".join(map(str, schema.classes[:10])) + (", ..." if len(schema.classes) > 10 else "")
+            raise DataError(f"{where}: row {i + 1} has label {str(df[schema.target].iloc[i]).strip()!r}, which is not "
+                            f"one of the classes ({shown}); fix or remove that row.")
     return out
 
 
-def load_train(path: str | os.PathLike, labelled_what: str = "Training") -> pd.DataFrame:
-    """Load a labelled file (``Question,label``): questions as strings, labels as int 0..7."""
-    df = read_csv(path, [TEXT, LABEL], labelled_what)
-    questions = df[TEXT].astype(str)
+def _labelled_frame(df, text_cols, target, where, kind, join) -> pd.DataFrame:
+    from .schema import parse_labels
+
+    questions = pd.Series(join(df, text_cols), dtype=object).astype(str)
     empty = np.flatnonzero(questions.str.strip().eq("").to_numpy())
     if len(empty):
         raise DataError(
-            f"{labelled_what} file {path}: row {empty[0] + 1} has an empty Question "
+            f"{where}: row {empty[0] + 1} has an empty {' + '.join(text_cols)} "
             f"({len(empty)} such row{'s' if len(empty) > 1 else ''}); remove or fill those rows."
         )
-    labels = parse_labels(df[LABEL].to_numpy(), f"{labelled_what} file {path}")
-    extra = [c for c in df.columns if c not in (TEXT, LABEL)]
+    labels = parse_labels(df[target].to_numpy(), where, kind)
     out = pd.DataFrame({TEXT: questions.to_numpy(), LABEL: labels})
-    for c in extra:
-        out[c] = df[c].to_numpy()
+    for c in df.columns:
+        if c not in (*text_cols, target, TEXT, LABEL):
+            out[c] = df[c].to_numpy()
     return out
 
 
-def load_test(path: str | os.PathLike) -> pd.DataFrame:
-    """Load an unlabelled file (``id,Question``). Empty questions are kept: every id gets a label."""
-    df = read_csv(path, [ID, TEXT], "Test")
-    ids = df[ID].astype(str).str.strip()
+def load_test(path: str | os.PathLike, schema=None) -> pd.DataFrame:
+    """Load an unlabelled file (``schema.id`` and its text columns; default ``id,Question``) as
+    ``id`` and ``Question``. Empty texts are kept: every id gets a label."""
+    from .schema import KASUT, join_text
+
+    schema = KASUT if schema is None else schema
+    df = read_csv(path, [schema.id, *schema.text], "Test")
+    return _test_frame(df, schema.id, schema.text, path, join_text)
+
+
+def _test_frame(df, id_col, text_cols, path, join) -> pd.DataFrame:
+    ids = df[id_col].astype(str).str.strip()
     if ids.eq("").any():
         row = int(np.flatnonzero(ids.eq("").to_numpy())[0]) + 1
-        raise DataError(f"Test file {path}: row {row} has an empty id; every row needs a unique id.")
+        raise DataError(f"Test file {path}: row {row} has an empty {id_col}; every row needs a unique id.")
     dup = ids[ids.duplicated()]
     if len(dup):
         raise DataError(
-            f"Test file {path} has duplicate id {dup.iloc[0]!r} ({len(dup)} duplicate rows); ids must be unique."
+            f"Test file {path} has duplicate {id_col} {dup.iloc[0]!r} ({len(dup)} duplicate rows); ids must be unique."
         )
-    return pd.DataFrame({ID: ids.to_numpy(), TEXT: df[TEXT].astype(str).to_numpy()})
+    return pd.DataFrame({ID: ids.to_numpy(), TEXT: np.asarray(join(df, text_cols), dtype=object)})
 
 
-def load_sample_submission(path: str | os.PathLike) -> pd.DataFrame:
-    df = read_csv(path, [ID, LABEL], "Sample submission")
-    return pd.DataFrame({ID: df[ID].astype(str).str.strip().to_numpy(), LABEL: df[LABEL].to_numpy()})
+def load_sample_submission(path: str | os.PathLike, schema=None) -> pd.DataFrame:
+    """A sample submission as ``id`` and ``label`` (its labels as strings)."""
+    from .schema import KASUT
+
+    schema = KASUT if schema is None else schema
+    df = read_csv(path, [schema.id, schema.target], "Sample submission")
+    return pd.DataFrame({ID: df[schema.id].astype(str).str.strip().to_numpy(),
+                         LABEL: df[schema.target].astype(str).str.strip().to_numpy()})
 
 
 @dataclass
@@ -159,7 +180,8 @@ class Competition:
     Attributes
     ----------
     root : Path
-    train : DataFrame with ``Question`` (str) and ``label`` (int 0..7)
+    schema : :class:`mathcls.schema.Schema`, the columns and classes read from the files
+    train : DataFrame with ``Question`` (str: the text columns joined) and ``label`` (the labels as they are)
     test : DataFrame with ``id`` (str) and ``Question`` (str), or None
     sample_submission : DataFrame with ``id`` and ``label``, or None
     train_sha256 : sha256 of ``train.csv``
@@ -171,11 +193,16 @@ class Competition:
     sample_submission: pd.DataFrame | None = None
     train_sha256: str = ""
     files: dict = field(default_factory=dict)
+    schema: object = None
 
     @property
     def data_hash(self) -> str:
-        """Short identity of the training data, used in cache keys and manifests."""
-        return self.train_sha256[:16]
+        """Short identity of the training data, used in cache keys and manifests: the file's hash, and
+        the columns read from it unless they are the Kasut layout's (whose hash stays what it was)."""
+        s = self.schema
+        if s is None or (s.text == ("Question",) and s.target == "label"):
+            return self.train_sha256[:16]
+        return hashlib.sha256(f"{self.train_sha256}|{s.target}|{'|'.join(s.text)}".encode()).hexdigest()[:16]
 
 
 def check_sample_ids(test_ids, sample_ids, test_path, sample_path) -> None:
@@ -198,17 +225,23 @@ def check_classes(labels, where, min_classes: int = 2) -> None:
     if len(present) < min_classes:
         raise DataError(
             f"{where} has only {len(present)} class ({', '.join(map(str, present.tolist()))}); a classifier needs "
-            f"at least {min_classes}, so add rows of the other topics."
+            f"at least {min_classes}, so add rows of the other classes."
         )
 
 
-def load_competition(root: str | os.PathLike, need_test: bool = True, min_classes: int = 2) -> Competition:
-    """Load and validate a competition folder.
+def load_competition(root: str | os.PathLike, need_test: bool = True, min_classes: int = 2,
+                     choices=None) -> Competition:
+    """Load and validate a competition folder, reading its schema from the files (see :mod:`mathcls.schema`).
 
-    Checked before any training: every file's format (see :func:`read_csv`), at least
-    ``min_classes`` classes in ``train.csv`` and, when ``need_test`` (the commands that write a
-    submission) and ``sample_submission.csv`` is present, that its ids are those of ``test.csv``.
+    Checked before any training: every file's format (see :func:`read_csv`), the columns the schema
+    names, at least ``min_classes`` classes in ``train.csv``, labels of the sample submission that
+    ``train.csv`` has, and, when ``need_test`` (the commands that write a submission) and
+    ``sample_submission.csv`` is present, that its ids are those of ``test.csv``. ``choices``
+    (:class:`mathcls.schema.DataChoices`) overrides the guessed columns.
     """
+    from .schema import DataChoices, Schema, check_text_columns, join_text, resolve_columns
+
+    choices = choices or DataChoices()
     r = Path(root)
     if not r.exists():
         raise DataError(
@@ -217,22 +250,36 @@ def load_competition(root: str | os.PathLike, need_test: bool = True, min_classe
         )
     if not r.is_dir():
         raise DataError(f"Data path {r} is not a folder; pass the folder that holds train.csv and test.csv.")
-    train_path = r / TRAIN_FILE
+    train_path, test_path, sample_path = r / TRAIN_FILE, r / TEST_FILE, r / SAMPLE_FILE
     if not train_path.exists():
         raise DataError(f"Data folder {r} has no {TRAIN_FILE}; download it with `mathcls download --out {r}`.")
-    train = load_train(train_path)
-    check_classes(train[LABEL], f"Training file {train_path}", min_classes)
-    test = None
-    test_path = r / TEST_FILE
-    if test_path.exists():
-        test = load_test(test_path)
-    elif need_test:
+    if not test_path.exists() and need_test:
         raise DataError(f"Data folder {r} has no {TEST_FILE}; download it with `mathcls download --out {r}`.")
+    train_raw = read_csv(train_path, [], "Training")
+    test_raw = read_csv(test_path, [], "Test") if test_path.exists() else None
+    sample_raw = read_csv(sample_path, [], "Sample submission") if sample_path.exists() else None
+    ident, target, text, columns = resolve_columns(
+        train_raw.columns, None if test_raw is None else test_raw.columns,
+        None if sample_raw is None else sample_raw.columns, choices,
+        {"train": train_path, "test": test_path if test_raw is not None else None,
+         "sample": sample_path if sample_raw is not None else None})
+    text = check_text_columns(train_raw, text, f"Training file {train_path}", guessed=not choices.text)
+    train = _labelled_frame(train_raw, text, target, f"Training file {train_path}", None, join_text)
+    check_classes(train[LABEL], f"Training file {train_path}", min_classes)
+    classes = tuple(np.unique(train[LABEL].to_numpy()).tolist())
+    schema = Schema(ident, target, text, classes, columns)
+    test = None if test_raw is None else _test_frame(test_raw, ident, text, test_path, join_text)
     sample = None
-    sample_path = r / SAMPLE_FILE
-    if sample_path.exists():
-        sample = load_sample_submission(sample_path)
+    if sample_raw is not None:
+        sample = pd.DataFrame({ID: sample_raw[ident].astype(str).str.strip().to_numpy(),
+                               LABEL: sample_raw[target].astype(str).str.strip().to_numpy()})
+        known = {str(c) for c in classes}
+        unknown = sample[LABEL][~sample[LABEL].isin(known)]
+        if len(unknown):
+            raise DataError(f"{sample_path} has label {unknown.iloc[0]!r} (row {int(unknown.index[0]) + 1}), which "
+                            f"{train_path} never has in {target!r}; use the files of one competition, or set "
+                            "[data] target.")
         if need_test and test is not None:
             check_sample_ids(test[ID], sample[ID], test_path, sample_path)
     files = {name: str(r / name) for name in (TRAIN_FILE, TEST_FILE, SAMPLE_FILE) if (r / name).exists()}
-    return Competition(r, train, test, sample, file_sha256(train_path), files)
+    return Competition(r, train, test, sample, file_sha256(train_path), files, schema)

@@ -26,7 +26,6 @@ import pandas as pd
 
 from .data import LABEL, TEXT, load_train
 from .errors import MathclsError
-from .labels import LABELS, short_name
 from .persist import MANIFEST
 
 #: Columns of the table, in order; per-class ``precision_<k>``, ``recall_<k>``, ``f1_<k>`` follow.
@@ -110,7 +109,7 @@ def _describe(exc: Exception) -> str:
     return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
 
 
-def evaluate_model(model, texts: list[str], truth: np.ndarray) -> tuple[dict, np.ndarray]:
+def evaluate_model(model, texts: list[str], truth: np.ndarray, schema=None) -> tuple[dict, np.ndarray]:
     """Score one fitted estimator: F1-micro/macro, accuracy, per-class precision/recall/F1, rows/s."""
     from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 
@@ -124,7 +123,7 @@ def evaluate_model(model, texts: list[str], truth: np.ndarray) -> tuple[dict, np
     pred = _align(pred, truth)
     if pred.dtype.kind not in "iu":
         truth = truth.astype(str)
-    labels = _labels(truth, pred)
+    labels = _labels(truth, pred, schema)
     precision, recall, f1, _ = precision_recall_fscore_support(truth, pred, labels=labels, zero_division=0)
     row = {
         "f1_micro": f1_score(truth, pred, average="micro"),
@@ -139,11 +138,20 @@ def evaluate_model(model, texts: list[str], truth: np.ndarray) -> tuple[dict, np
     return row, pred
 
 
-def _labels(truth, pred) -> list:
+def _labels(truth, pred, schema=None) -> list:
     present = set(np.unique(truth).tolist()) | set(np.unique(pred).tolist())
     if all(isinstance(v, (int, np.integer)) for v in present):
-        return sorted(set(LABELS) | present)
+        known = {c for c in (schema.classes if schema is not None else ()) if isinstance(c, int)}
+        return sorted(known | present)
     return sorted(present, key=str)
+
+
+def data_schema(folders):
+    """The schema of the first model folder that records one (the Kasut layout when none does):
+    the evaluation file has the training file's columns."""
+    from .schema import KASUT, read_schema
+
+    return next((s for s in (read_schema(folder) for _, folder in folders) if s is not None), KASUT)
 
 
 def training_share(folder: Path, texts, data_sha256: str) -> float | None:
@@ -195,7 +203,9 @@ def evaluate_models(paths, data_csv, images=None, output=None, echo=None, warn=N
     if not folders:
         shown = ", ".join(str(p) for p in ([paths] if isinstance(paths, (str, os.PathLike)) else paths))
         raise MathclsError(f"No model folders (with {MANIFEST}) found under {shown}; train one with `mathcls train`.")
-    data = load_train(data_csv, "Validation")
+    schema = data_schema(folders)
+    say(schema.describe())
+    data = load_train(data_csv, "Validation", schema)
     texts = data[TEXT].astype(str).tolist()
     truth = data[LABEL].to_numpy()
     data_sha256 = file_sha256(data_csv)
@@ -205,7 +215,7 @@ def evaluate_models(paths, data_csv, images=None, output=None, echo=None, warn=N
         say(f"Evaluating {name} ({folder}) ...")
         try:
             model = load_model(folder)
-            scores, pred = evaluate_model(model, texts, truth)
+            scores, pred = evaluate_model(model, texts, truth, schema)
         except Exception as exc:  # noqa: BLE001 - a broken folder must not stop the others
             row["error"] = _describe(exc)
             say(f"  skipped: {row['error']}")
@@ -224,8 +234,8 @@ def evaluate_models(paths, data_csv, images=None, output=None, echo=None, warn=N
 
             title = f"{name}: F1-micro {scores['f1_micro']:.4f}, {len(texts)} rows of {Path(data_csv).name}"
             y_true = truth if pred.dtype.kind in "iu" else truth.astype(str)
-            row["confusion_png"] = str(plot_confusion(y_true, pred, _labels(y_true, pred),
-                                                      Path(images) / image_name(name), title))
+            row["confusion_png"] = str(plot_confusion(y_true, pred, _labels(y_true, pred, schema),
+                                                      Path(images) / image_name(name), title, class_names=schema.short_name))
         say(f"  F1-micro {scores['f1_micro']:.4f}, {scores['rows_per_s']:.0f} rows/s")
         rows.append(row)
     table = pd.DataFrame(rows)
@@ -243,15 +253,25 @@ def evaluate_models(paths, data_csv, images=None, output=None, echo=None, warn=N
         from .submission import write_csv_atomic
 
         write_csv_atomic(table, output)
+    table.attrs["schema"] = schema
     return table
+
+
+def _label_of(text: str, schema):
+    """A per-class column's label back in the schema's form (``"3"`` -> 3 for integer labels)."""
+    if schema is not None and schema.label_kind == "int" and text.lstrip("-").isdigit():
+        return int(text)
+    return text
 
 
 def _sort_key(label: str):
     return (0, int(label)) if label.lstrip("-").isdigit() else (1, label)
 
 
-def format_table(table: pd.DataFrame) -> str:
-    """The ranked table and a per-class F1 table, as text for the terminal."""
+def format_table(table: pd.DataFrame, schema=None) -> str:
+    """The ranked table and a per-class F1 table (class names from ``schema``, default the table's), as text."""
+    schema = schema or table.attrs.get("schema")
+    short = schema.short_name if schema is not None else str
     lines = [f"{'rank':>4}  {'model':<40} {'family':<12} {'F1-micro':>8} {'F1-macro':>8} {'accuracy':>8} {'rows/s':>9}"]
     for _, r in table.iterrows():
         rank = "-" if pd.isna(r["rank"]) else str(int(r["rank"]))
@@ -267,7 +287,8 @@ def format_table(table: pd.DataFrame) -> str:
     ok = table[table["error"].isna()]
     if f1_cols and len(ok):
         labels = [c[3:] for c in f1_cols]
-        lines += ["", "Per-class F1", f"{'':<46}" + " ".join(f"{short_name(k)[:13]:>13}" for k in labels)]
+        lines += ["", "Per-class F1", f"{'':<46}" + " ".join(f"{short(_label_of(k, schema))[:13]:>13}"
+                                                            for k in labels)]
         for _, r in ok.iterrows():
             lines.append(f"{r['model'][:45]:<46}" + " ".join(
                 f"{r[c]:>13.3f}" if pd.notna(r[c]) else f"{'':>13}" for c in f1_cols))

@@ -27,7 +27,7 @@ import pandas as pd
 
 from .data import LABEL, TEXT, load_competition
 from .errors import MathclsError
-from .labels import label_name, short_name
+from .schema import _plain
 from .text import _HTML_ENTITY, _HTML_TAG, find_math_spans, normalize_text, split_math
 
 Span = tuple[int, int]
@@ -235,7 +235,7 @@ def _examples(raw: list[str], labels, n: int) -> dict:
             if spans and len(out[name]) < n:
                 item = {"row": i + 1, "match": text[spans[0][0]:spans[0][1]][:80], "text": _snippet(text, spans[0])}
                 if labels is not None:
-                    item["label"] = int(labels[i])
+                    item["label"] = _plain(labels[i])
                 out[name].append(item)
     return out
 
@@ -278,7 +278,7 @@ def duplicates(train_texts: list[str], train_labels: np.ndarray, test_texts: lis
     out["train_duplicate_rows"] = int(len(dup))
     out["train_conflicting_groups"] = len(conflicting)
     out["train_conflict_examples"] = [
-        {"rows": g["row"].tolist(), "labels": g["label"].astype(int).tolist(),
+        {"rows": g["row"].tolist(), "labels": [_plain(v) for v in g["label"]],
          "text": _snippet(train_texts[int(g["row"].iloc[0]) - 1], (0, 0))}
         for g in conflicting[:n_examples]
     ]
@@ -292,7 +292,7 @@ def duplicates(train_texts: list[str], train_labels: np.ndarray, test_texts: lis
                     if best[i] >= threshold and key_train[i] != key_train[j] and train_labels[i] != train_labels[j]})
     out["train_near_conflicting_pairs"] = len(pairs)
     out["train_near_conflict_examples"] = [
-        {"rows": [i + 1, j + 1], "labels": [int(train_labels[i]), int(train_labels[j])],
+        {"rows": [i + 1, j + 1], "labels": [_plain(train_labels[i]), _plain(train_labels[j])],
          "similarity": round(float(best[i] if arg[i] == j else best[j]), 3),
          "text": _snippet(train_texts[i], (0, 0), 120)}
         for i, j in pairs[:n_examples]
@@ -311,7 +311,7 @@ def duplicates(train_texts: list[str], train_labels: np.ndarray, test_texts: lis
     out["test_exact_or_near_share"] = round(float((exact | near).mean()), 4)
 
     def pair(i, j, sim):
-        return {"test_row": int(i) + 1, "train_row": int(j) + 1, "train_label": int(train_labels[j]),
+        return {"test_row": int(i) + 1, "train_row": int(j) + 1, "train_label": _plain(train_labels[j]),
                 "similarity": round(float(sim), 3), "test": _snippet(test_texts[i], (0, 0), 120),
                 "train": _snippet(train_texts[j], (0, 0), 120)}
 
@@ -352,7 +352,7 @@ def top_terms(texts: list[str], labels: np.ndarray, n: int = 10) -> dict[str, li
 
 
 def explore(data_dir, tokenizer="auto", images=None, n_examples: int = 3,
-            near_threshold: float = NEAR_DUPLICATE_THRESHOLD) -> dict:
+            near_threshold: float = NEAR_DUPLICATE_THRESHOLD, choices=None) -> dict:
     """Profile ``data_dir/train.csv`` (and ``test.csv`` when present) and return the report.
 
     Parameters
@@ -368,7 +368,8 @@ def explore(data_dir, tokenizer="auto", images=None, n_examples: int = 3,
     dict, JSON-able: ``data_dir``, ``tokenizer``, ``train``, ``test`` (or None), ``duplicates``,
     ``top_terms`` and ``images`` (paths of the plots written).
     """
-    comp = load_competition(data_dir, need_test=False, min_classes=1)  # a report, not a model: one class is fine
+    # A report, not a model: one class is fine. ``choices``: the columns, as for a run ([data]).
+    comp = load_competition(data_dir, need_test=False, min_classes=1, choices=choices)
     train_raw = comp.train[TEXT].astype(str).tolist()
     labels = comp.train[LABEL].to_numpy()
     test_raw = comp.test[TEXT].astype(str).tolist() if comp.test is not None else None
@@ -385,7 +386,8 @@ def explore(data_dir, tokenizer="auto", images=None, n_examples: int = 3,
     train = {
         "file": comp.files.get("train.csv"),
         "rows": n_train,
-        "classes": [{"label": int(k), "name": label_name(k), "count": int(counts.get(k, 0)),
+        "class_names": {str(k): comp.schema.short_name(k) for k in classes},
+        "classes": [{"label": _plain(k), "name": comp.schema.class_name(k), "count": int(counts.get(k, 0)),
                      "share": round(float(counts.get(k, 0) / n_train), 4)} for k in classes],
         "length_chars": _stats(chars[:n_train]),
         "length_tokens": _stats(tokens[:n_train], TOKEN_THRESHOLDS),
@@ -411,6 +413,7 @@ def explore(data_dir, tokenizer="auto", images=None, n_examples: int = 3,
         }
     report = {
         "data_dir": str(comp.root),
+        "schema": comp.schema.to_json(),
         "tokenizer": tokenizer_note,
         "text_used_for_lengths": "normalised (mathcls.text.normalize_text)",
         "train": train,
@@ -431,25 +434,32 @@ def _write_plots(folder: Path, report: dict, labels, chars, tokens, test_chars, 
     from . import plots
 
     folder.mkdir(parents=True, exist_ok=True)
-    counts = {int(c["label"]): c["count"] for c in report["train"]["classes"]}
-    paths = [plots.plot_class_balance(counts, folder / "class_balance.png")]
-    by_class_tokens = {int(k): tokens[labels == k] for k in np.unique(labels)}
-    by_class_chars = {int(k): chars[labels == k] for k in np.unique(labels)}
+    short = report["train"]["class_names"]
+
+    def names(key):
+        return short.get(str(key), str(key))
+
+    # Classes keyed by their text, as in the report; the schema's short names on the axes.
+    counts = {str(c["label"]): c["count"] for c in report["train"]["classes"]}
+    paths = [plots.plot_class_balance(counts, folder / "class_balance.png", class_names=names)]
+    by_class_tokens = {str(k): tokens[labels == k] for k in np.unique(labels)}
+    by_class_chars = {str(k): chars[labels == k] for k in np.unique(labels)}
     if test_tokens is not None:
         by_class_tokens["test"] = test_tokens
         by_class_chars["test"] = test_chars
     paths.append(plots.plot_lengths(by_class_chars, by_class_tokens, folder / "length_by_class.png",
-                                    token_lines=TOKEN_THRESHOLDS, token_note=report["tokenizer"].split(" (")[0]))
+                                    token_lines=TOKEN_THRESHOLDS, token_note=report["tokenizer"].split(" (")[0],
+                                    class_names=names))
     shares = {}
     for name, entry in report["train"]["features"].items():
-        row = {int(k): v["share"] for k, v in entry["by_class"].items()}
+        row = {str(k): v["share"] for k, v in entry["by_class"].items()}
         row["all train"] = entry["share"]
         if report["test"] is not None:
             row["test"] = report["test"]["features"][name]["share"]
         shares[name] = row
-    paths.append(plots.plot_feature_heatmap(shares, folder / "feature_prevalence.png"))
-    terms = {int(k): v for k, v in report["top_terms"].items()}
-    paths.append(plots.plot_top_terms(terms, folder / "top_terms.png"))
+    paths.append(plots.plot_feature_heatmap(shares, folder / "feature_prevalence.png", class_names=names))
+    terms = {str(k): v for k, v in report["top_terms"].items()}
+    paths.append(plots.plot_top_terms(terms, folder / "top_terms.png", class_names=names))
     return paths
 
 
@@ -462,12 +472,21 @@ def format_report(report: dict) -> str:
     lines: list[str] = []
     add = lines.append
     tr, te = report["train"], report["test"]
+
+    def short_name(k):
+        return tr.get("class_names", {}).get(str(k), str(k))
+
     add(f"Data: {report['data_dir']}")
+    if "schema" in report:
+        from .schema import Schema
+
+        add(Schema.from_json(report["schema"]).describe())
     add(f"Rows: train {tr['rows']}" + (f", test {te['rows']}" if te else " (no test.csv)"))
     add("")
     add("Classes (train)")
     for c in tr["classes"]:
-        add(f"  {c['label']}  {c['name']:<34} {c['count']:>6}  {_fmt_share(c['share'])}")
+        shown = c["name"] if c["name"] == str(c["label"]) else f"{c['label']}  {c['name']}"
+        add(f"  {shown:<37} {c['count']:>6}  {_fmt_share(c['share'])}")
     add("")
     add(f"Lengths of normalised text; tokens: {report['tokenizer']}")
     thresholds = "  ".join(f">{t:<4}" for t in TOKEN_THRESHOLDS)
@@ -481,7 +500,7 @@ def format_report(report: dict) -> str:
 
     add(length_row("all train", tr["length_chars"], tr["length_tokens"]))
     for k, v in tr["length_by_class"].items():
-        add(length_row(f"{k} {short_name(k)}", v["chars"], v["tokens"]))
+        add(length_row(short_name(k) if short_name(k) == str(k) else f"{k} {short_name(k)}", v["chars"], v["tokens"]))
     if te:
         add(length_row("test", te["length_chars"], te["length_tokens"]))
     add("")

@@ -62,6 +62,15 @@ class FoldResult:
         pred = self.classes[self.proba.argmax(1)]
         return float(f1_score(np.asarray(y)[self.valid_index], pred, average="micro"))
 
+    def score(self, y, metric: str = "f1_micro") -> float:
+        """The fold's ``metric`` (:mod:`mathcls.metrics`) against ``y[valid_index]``."""
+        from .metrics import get_metric
+
+        if get_metric(metric).name == "f1_micro":
+            return self.f1_micro(y)
+        y_idx = np.searchsorted(np.asarray(self.classes), np.asarray(y)[self.valid_index])
+        return get_metric(metric).score(y_idx, self.proba)
+
 
 @dataclass
 class OOFResult:

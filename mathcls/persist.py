@@ -126,7 +126,9 @@ def build_manifest(estimator, train_sha256: str | None = None, extra: dict | Non
         "params": params,
         "classes": classes,
         "classes_dtype": kind,
-        "label_names": {str(c): label_name(c) for c in classes},
+        # the schema's class names when the caller recorded one (mathcls.schema), else the Kasut topics
+        "label_names": ({str(c): str(n) for c, n in (extra or {})["schema"]["names"].items()}
+                        if "schema" in (extra or {}) else {str(c): label_name(c) for c in classes}),
         "train_sha256": train_sha256,
         "created": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
         "extra": extra or {},

@@ -52,6 +52,7 @@ class RunResult:
     model_dir: Path | None = None
     seconds: float = 0.0
     test_f1_micro: float | None = None
+    metric: str = "f1_micro"
     extra: dict = field(default_factory=dict)
 
 
@@ -113,7 +114,14 @@ def _build_estimator(name, entry, out, tuned=None):
     return est
 
 
-def _ensemble(cfg, names, out, tuned):
+def run_metric(cfg: dict, schema) -> str:
+    """``[run] metric``, else the schema's default (F1-micro for the Kasut data, accuracy elsewhere)."""
+    from .metrics import default_metric
+
+    return cfg.get("run", {}).get("metric") or default_metric(schema)
+
+
+def _ensemble(cfg, names, out, tuned, metric=None):
     from .stacking import StackingEnsemble, name_list
 
     estimators = [(name, _build_estimator(name, cfg["models"][name], out, tuned.get(name))) for name in names]
@@ -121,17 +129,27 @@ def _ensemble(cfg, names, out, tuned):
     if "pseudo_label" in stack_cfg:
         # Only the models of this run: `--models` may have left a pseudo-labelled one out.
         stack_cfg["pseudo_label"] = [name for name in name_list(stack_cfg["pseudo_label"]) if name in names]
+    if metric is not None:
+        stack_cfg["metric"] = metric
     return StackingEnsemble(estimators=estimators, cv=int(cfg["cv"]), cache_dir=str(out / "cache"),
                             random_state=int(cfg["seed"]), verbose=True, **stack_cfg)
 
 
-def _leaderboard(scores: dict, test_rows_per_s: float | None) -> pd.DataFrame:
+def leaderboard_metrics(metric: str) -> list[str]:
+    """The leaderboard's score columns: the run's metric, then F1-macro (F1-micro when that is the metric)."""
+    return [metric, "f1_macro" if metric != "f1_macro" else "f1_micro"]
+
+
+def _leaderboard(scores: dict, test_rows_per_s: float | None, metric: str = "f1_micro") -> pd.DataFrame:
+    from .metrics import get_metric
+
+    shown = leaderboard_metrics(metric)
     rows = []
     for name, s in scores.items():
-        rows.append({"model": name, "oof_f1_micro": round(s["f1_micro"], 4), "oof_f1_macro": round(s["f1_macro"], 4),
-                     "fit_seconds": s["fit_seconds"],
+        rows.append({"model": name, **{f"oof_{m}": round(s[m], 4) for m in shown}, "fit_seconds": s["fit_seconds"],
                      "predict_rows_per_s": test_rows_per_s if name == "stack" else s.get("predict_rows_per_s")})
-    return pd.DataFrame(rows).sort_values("oof_f1_micro", ascending=False).reset_index(drop=True)
+    ascending = not get_metric(metric).greater_is_better
+    return pd.DataFrame(rows).sort_values(f"oof_{metric}", ascending=ascending).reset_index(drop=True)
 
 
 def _tensorboard(out: Path, board: pd.DataFrame):
@@ -141,8 +159,8 @@ def _tensorboard(out: Path, board: pd.DataFrame):
         return
     writer = SummaryWriter(log_dir=str(out / "logs" / "stack"))
     for _, row in board.iterrows():
-        writer.add_scalar(f"oof_f1_micro/{row['model']}", row["oof_f1_micro"], 0)
-        writer.add_scalar(f"oof_f1_macro/{row['model']}", row["oof_f1_macro"], 0)
+        for column in [c for c in board.columns if c.startswith("oof_")]:
+            writer.add_scalar(f"{column}/{row['model']}", row[column], 0)
     writer.add_text("leaderboard", "    " + board.to_string(index=False).replace("\n", "\n    "))
     writer.close()
 
@@ -218,6 +236,7 @@ class _Run:
     out: Path
     state: RunState
     echo: object
+    metric: str = "f1_micro"
     generated_dir: Path | None = None
     extra: tuple | None = None  # generated rows: (texts, labels, source rows)
     rows: str | None = None  # digest of the generated rows, part of the keys that train on them
@@ -231,9 +250,12 @@ class _Run:
         return int(self.cfg["cv"])
 
 
-def _check_before_data(config, base_config, models, params_from, out: Path):
+def _check_before_data(config, base_config, models, params_from, out: Path, text_columns=()):
     """The resolved config and model names; every config, model and stack parameter checked."""
     cfg = resolve_config(config, base_config)
+    if text_columns:  # --text-column wins over [data] text (the resolved config records it for a replay)
+        cfg = copy.deepcopy(cfg)
+        cfg.setdefault("data", {})["text"] = list(text_columns)
     names = enabled_models(cfg, models)
     _ensemble(cfg, names, out, {})._validate_params()
     if params_from and not Path(params_from).is_dir():
@@ -247,12 +269,19 @@ def _check_before_data(config, base_config, models, params_from, out: Path):
 
 
 def _start(data_dir, out: Path, cfg, names, use_generation, echo, budget=None) -> _Run:
-    comp = load_competition(data_dir)  # also checks test.csv against sample_submission.csv
+    from .schema import DataChoices
+
+    # Also checks test.csv against sample_submission.csv, and reads which columns hold what.
+    comp = load_competition(data_dir, choices=DataChoices.from_config(cfg))
+    metric = run_metric(cfg, comp.schema)
+    echo(comp.schema.describe())
+    echo(f"Metric: {metric}" + ("" if cfg.get("run", {}).get("metric") else " (set [run] metric to change it)"))
     out.mkdir(parents=True, exist_ok=True)
-    run = _Run(comp, cfg, names, out, RunState(out), echo)
+    run = _Run(comp, cfg, names, out, RunState(out), echo, metric=metric)
+    comp.schema.write(out)
     write_json(out / "run.json", {"data_dir": str(comp.root), "train_sha256": comp.train_sha256, "seed": run.seed,
                                   "cv": run.cv, "models": names, "use_generation": use_generation,
-                                  "versions": package_versions()})
+                                  "metric": metric, "schema": comp.schema.to_json(), "versions": package_versions()})
     _write_resolved_config(out, cfg, names, budget)
     return run
 
@@ -285,13 +314,14 @@ def _generation_step(run: _Run, generated_dir) -> None:
 
 def _generate(run: _Run, folder: Path) -> None:
     from .generate import build_generated
+    from .schema import DataChoices
 
     gen_cfg = run.cfg.get("generation", {})
     per_class = int(gen_cfg.get("per_class", 0) or 0)
     balance = bool(gen_cfg.get("balance", False))
     build_generated(folder, procedural=bool(per_class) or balance, per_class=per_class or None, balance=balance,
                     augment_per_row=int(gen_cfg.get("augment_per_row", 0) or 0), data_dir=run.comp.root,
-                    seed=run.seed, echo=run.echo)
+                    seed=run.seed, echo=run.echo, choices=DataChoices.from_config(run.cfg))
 
 
 def _params_step(run: _Run, folds: StageKey, params_from, tune_models: bool, run_plan=None) -> dict:
@@ -318,7 +348,7 @@ def _params_step(run: _Run, folds: StageKey, params_from, tune_models: bool, run
 def _tune_step(run: _Run, name: str, folds: StageKey, run_plan=None) -> dict | None:
     stage = f"tune {name}"
     # Keyed by the config, not by the time the plan gave the study, so a larger limit reuses it.
-    key = tune_key(name, run.cfg, folds, run.rows)
+    key = tune_key(name, run.cfg, folds, run.rows, run.metric)
     cfg = run_plan.tuning_config(run.cfg) if run_plan is not None else run.cfg
     if run.state.reason_to_run(stage, key) is not None and not cfg["models"][name]["tune"].get("n_trials"):
         run.echo(f"{stage}: skipped (the time limit leaves no room for the study; a later run may tune)")
@@ -333,6 +363,7 @@ def _tune_step(run: _Run, name: str, folds: StageKey, run_plan=None) -> dict | N
 
 
 def _tune(run: _Run, name: str, key: StageKey, cfg: dict) -> dict | None:
+    from .schema import DataChoices
     from .training import read_params_file
     from .tuning.run import tune
 
@@ -348,7 +379,8 @@ def _tune(run: _Run, name: str, key: StageKey, cfg: dict) -> dict | None:
     result = tune(family, run.comp.root, tune_out, n_trials=int(settings["n_trials"]),
                   timeout=settings.get("timeout") or None, study_name=f"{name}-{key.digest[:12]}", cv=run.cv,
                   config={"models": {family: section}}, use_generation=run.extra is not None,
-                  generated_dir=run.generated_dir, seed=run.seed, echo=run.echo, progress=False)
+                  generated_dir=run.generated_dir, seed=run.seed, echo=run.echo, progress=False,
+                  choices=DataChoices.from_config(run.cfg), metric=run.metric)
     best = tune_out / "best_params.json"
     if not best.is_file():
         return None
@@ -367,12 +399,13 @@ def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey, cfg: dic
         return None, run.state.info("stack")["scores"]
     texts = run.comp.train[TEXT].tolist()
     run.echo(f"Stage stack: {len(run.names)} base model(s) × {run.cv} folds on {len(texts)} rows")
-    stack = _ensemble(cfg, run.names, run.out, tuned)
+    stack = _ensemble(cfg, run.names, run.out, tuned, run.metric)
     extra_rows = dict(zip(("extra_X", "extra_y", "extra_source"), run.extra)) if run.extra else {}
     stack.fit(texts, run.comp.train[LABEL].to_numpy(), fold=fold, unlabeled_X=run.comp.test[TEXT].tolist(),
               **extra_rows)
     save_model(stack, run.out / "model", train_sha256=run.comp.train_sha256, train_texts=texts,
-               extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], "data_dir": str(run.comp.root)})
+               extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], f"cv_{run.metric}": stack.scores_["stack"][run.metric],
+                      "data_dir": str(run.comp.root), "schema": run.comp.schema.to_json()})
     for name in run.names:
         run.state.record(f"oof {name}", oof[name])
     run.state.record("stack", key, {"scores": stack.scores_})
@@ -403,12 +436,12 @@ def _submission_step(run: _Run, stack, scores: dict, key: StageKey, run_plan=Non
     # fit already predicted the test rows with every base model and timed that; use its figure.
     rows_per_s = (scores["stack"].get("predict_rows_per_s")
                   or round(len(comp.test) / max(time.perf_counter() - t0, 1e-9), 1))
-    sub = make_submission(comp.test[ID], stack.classes_[proba.argmax(1)])
+    sub = make_submission(comp.test[ID], stack.classes_[proba.argmax(1)], comp.schema)
     sample_ids = comp.sample_submission[ID] if comp.sample_submission is not None else None
-    validate_submission(sub, comp.test[ID], sample_ids)
-    write_csv_atomic(proba_frame(comp.test[ID], proba, stack.classes_), out / "test_proba.csv")
+    validate_submission(sub, comp.test[ID], sample_ids, schema=comp.schema)
+    write_csv_atomic(proba_frame(comp.test[ID], proba, stack.classes_, comp.schema.id), out / "test_proba.csv")
     write_csv_atomic(sub, out / "submission.csv")
-    board = _leaderboard(scores, rows_per_s)
+    board = _leaderboard(scores, rows_per_s, run.metric)
     if run_plan is not None:  # planned vs actual seconds, and the models that did not finish
         board = run_plan.leaderboard(board)
     write_csv_atomic(board, out / "leaderboard.csv")
@@ -418,17 +451,17 @@ def _submission_step(run: _Run, stack, scores: dict, key: StageKey, run_plan=Non
 
 
 def _demo_score(comp, submission: Path) -> float | None:
-    """F1-micro on the hidden labels of a demo data set (``DEMO_ANSWERS_FILE``), else ``None``."""
+    """F1-micro on the hidden labels of a demo data set (``DEMO_ANSWERS_FILE``, Kasut layout), else ``None``."""
     labels_file = Path(comp.root) / DEMO_ANSWERS_FILE
     if not labels_file.is_file():
         return None
-    truth = pd.read_csv(labels_file, dtype={ID: str})
-    merged = pd.read_csv(submission, dtype={ID: str}).merge(truth, on=ID, suffixes=("", "_true"))
-    return float((merged[LABEL].astype(int) == merged[f"{LABEL}_true"].astype(int)).mean())
+    truth = pd.read_csv(labels_file, dtype=str)
+    merged = pd.read_csv(submission, dtype=str).merge(truth, on=ID, suffixes=("", "_true"))
+    return float((merged[LABEL].str.strip() == merged[f"{LABEL}_true"].str.strip()).mean())
 
 
 def build(data_dir, out, config=None, models=None, params_from=None, use_generation=False, generated_dir=None,
-          tune_models=True, base_config=None, time_limit=None, budget=None, echo=print) -> RunResult:
+          tune_models=True, base_config=None, time_limit=None, budget=None, echo=print, text_columns=()) -> RunResult:
     """Folds, [generate], tune, stack and predict, each stage rerun only when what it depends on changed.
 
     ``mathcls run`` and ``mathcls stack`` (``tune_models=False``) both call this. ``config`` is a
@@ -439,10 +472,17 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     """
     t_start = time.perf_counter()
     out = Path(out)
-    cfg, names = _check_before_data(config, base_config, models, params_from, out)
+    cfg, names = _check_before_data(config, base_config, models, params_from, out, text_columns)
     use_generation = use_generation or bool(cfg.get("generation", {}).get("enabled", False))
     budget = budget if budget is not None else _time_budget(cfg, time_limit)
     run = _start(data_dir, out, cfg, names, use_generation, echo, budget)
+    if use_generation:
+        from .generate import why_generation_is_off
+
+        off = why_generation_is_off(run.comp.schema)
+        if off:
+            echo(f"Generation: off ({off}).")
+            use_generation = False
     fold, folds = _folds_step(run)
     if use_generation:
         _generation_step(run, generated_dir)
@@ -454,10 +494,11 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
         stack_cfg = run_plan.stack_config(cfg)
     # Keys hold the settings the models ran with (and the meta-learner's trials), never the limit.
     oof = oof_keys(run.comp, stack_cfg, run.names, tuned, folds, run.rows)
-    stacked = stack_key(stack_cfg, oof)
+    stacked = stack_key(stack_cfg, oof, run.metric)
     stack, scores = _stack_step(run, fold, tuned, oof, stacked, stack_cfg)
     board = _submission_step(run, stack, scores, submission_key(run.comp, stacked), run_plan)
-    result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start)
+    result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start,
+                       metric=run.metric)
     if run_plan is not None:
         result.extra["plan"] = run_plan.report(board)
     result.test_f1_micro = _demo_score(run.comp, result.submission)

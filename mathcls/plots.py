@@ -31,12 +31,23 @@ def savefig(fig, path) -> Path:
     return Path(path)
 
 
-def _name(key) -> str:
-    """Axis name of a class id; other keys (``"test"``, ``"all train"``) are shown as given."""
+def _name(key, names=None) -> str:
+    """Axis name of a class (``names``: the schema's ``short_name``; default the Kasut topics for integer
+    ids); other keys (``"test"``, ``"all train"``) are shown as given."""
+    if key in ("test", "all train"):
+        return str(key)
+    if names is not None:
+        return names(key)
     return short_name(key) if isinstance(key, (int, np.integer)) else str(key)
 
 
-def plot_class_balance(counts: dict, path) -> Path:
+def _tick(key, names=None) -> str:
+    """``"3  Probability"``, or just the label when it is its own name."""
+    name = _name(key, names)
+    return name if name == str(key) else f"{key}  {name}"
+
+
+def plot_class_balance(counts: dict, path, class_names=None) -> Path:
     """Horizontal bars of rows per class, annotated with count and share."""
     labels = list(counts)
     values = np.asarray([counts[k] for k in labels], dtype=float)
@@ -45,7 +56,7 @@ def plot_class_balance(counts: dict, path) -> Path:
     ax = fig.add_subplot()
     y = np.arange(len(labels))
     ax.barh(y, values, color="#4C72B0")
-    ax.set_yticks(y, [f"{k}  {_name(k)}" for k in labels])
+    ax.set_yticks(y, [_tick(k, class_names) for k in labels])
     ax.invert_yaxis()
     for yi, v in zip(y, values):
         ax.text(v, yi, f" {int(v)} ({100 * v / total:.1f}%)", va="center", fontsize=9)
@@ -56,11 +67,12 @@ def plot_class_balance(counts: dict, path) -> Path:
     return savefig(fig, path)
 
 
-def plot_lengths(chars: dict, tokens: dict, path, token_lines=(128, 256, 512), token_note: str = "tokens") -> Path:
+def plot_lengths(chars: dict, tokens: dict, path, token_lines=(128, 256, 512), token_note: str = "tokens",
+                 class_names=None) -> Path:
     """Box plots of question length per class, in characters and in tokens (log scale)."""
     keys = list(tokens)
     fig = _figure(12, 0.45 * len(keys) + 1.8)
-    names = [_name(k) for k in keys]
+    names = [_name(k, class_names) for k in keys]
     for i, (data, unit) in enumerate(((chars, "characters"), (tokens, f"tokens ({token_note})"))):
         ax = fig.add_subplot(1, 2, i + 1)
         values = [np.maximum(np.asarray(data[k], dtype=float), 1) for k in keys]
@@ -82,7 +94,7 @@ def plot_lengths(chars: dict, tokens: dict, path, token_lines=(128, 256, 512), t
     return savefig(fig, path)
 
 
-def plot_feature_heatmap(shares: dict, path) -> Path:
+def plot_feature_heatmap(shares: dict, path, class_names=None) -> Path:
     """Heat map of the share of questions with each feature (rows) in each class (columns)."""
     from matplotlib.colors import PowerNorm
 
@@ -92,7 +104,7 @@ def plot_feature_heatmap(shares: dict, path) -> Path:
     fig = _figure(1.0 * len(columns) + 3.5, 0.45 * len(features) + 2.2)
     ax = fig.add_subplot()
     image = ax.imshow(matrix, cmap="Blues", aspect="auto", norm=PowerNorm(0.4, vmin=0, vmax=max(matrix.max(), 1)))
-    ax.set_xticks(np.arange(len(columns)), [_name(c) for c in columns], rotation=35, ha="right")
+    ax.set_xticks(np.arange(len(columns)), [_name(c, class_names) for c in columns], rotation=35, ha="right")
     ax.set_yticks(np.arange(len(features)), features)
     threshold = 0.55 * max(matrix.max(), 1)
     for i in range(len(features)):
@@ -111,7 +123,7 @@ def plot_feature_heatmap(shares: dict, path) -> Path:
     return savefig(fig, path)
 
 
-def plot_top_terms(terms: dict, path) -> Path:
+def plot_top_terms(terms: dict, path, class_names=None) -> Path:
     """One bar chart per class of its most indicative terms and their scores."""
     keys = list(terms)
     ncols = 4 if len(keys) > 4 else max(len(keys), 1)
@@ -127,21 +139,21 @@ def plot_top_terms(terms: dict, path) -> Path:
             scores = [s for _, s in items][::-1]
             ax.barh(np.arange(len(names)), scores, color=f"C{i % 10}")
             ax.set_yticks(np.arange(len(names)), names, fontsize=8)
-        ax.set_title(f"{k}  {_name(k)}", fontsize=10)
+        ax.set_title(_tick(k, class_names), fontsize=10)
         ax.set_xlabel("chi-squared score", fontsize=8)
         ax.tick_params(axis="x", labelsize=7)
     fig.suptitle("Top TF-IDF terms per class (chi-squared of class vs rest)")
     return savefig(fig, path)
 
 
-def plot_confusion(y_true, y_pred, labels, path, title: str) -> Path:
+def plot_confusion(y_true, y_pred, labels, path, title: str, class_names=None) -> Path:
     """Confusion matrix of ``y_true`` (rows) against ``y_pred`` (columns): counts and row-normalised."""
     from sklearn.metrics import confusion_matrix
 
     cm = confusion_matrix(y_true, y_pred, labels=labels)
     row_sum = cm.sum(axis=1, keepdims=True)
     norm = np.divide(cm, row_sum, out=np.zeros(cm.shape, dtype=float), where=row_sum > 0) * 100
-    names = [_name(k) for k in labels]
+    names = [_name(k, class_names) for k in labels]
     size = 0.65 * len(labels) + 2.5
     fig = _figure(2 * size + 1, size + 0.6)
     for i, (matrix, what) in enumerate(((cm, "counts"), (norm, "% of true class (rows sum to 100)"))):

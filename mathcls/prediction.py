@@ -26,15 +26,23 @@ class PredictResult:
         return self.n_rows / self.seconds if self.seconds > 0 else float("inf")
 
 
-def proba_frame(ids, proba: np.ndarray, classes) -> pd.DataFrame:
+def proba_frame(ids, proba: np.ndarray, classes, id_column: str = ID) -> pd.DataFrame:
     df = pd.DataFrame(proba, columns=[f"proba_{c}" for c in classes])
-    df.insert(0, ID, pd.Series(ids).astype(str).to_numpy())
+    df.insert(0, id_column, pd.Series(ids).astype(str).to_numpy())
     return df
+
+
+def model_schema(model_dir):
+    """The schema a model folder was trained with (the Kasut layout for folders that record none)."""
+    from .schema import KASUT, read_schema
+
+    return read_schema(model_dir) or KASUT
 
 
 def predict_file(model_dir, input_path, output_path, proba: bool = False, sample_path=None,
                  batch_size: int | None = None) -> PredictResult:
-    """Predict every row of ``input_path`` (``id,Question``) and write ``id,label`` to ``output_path``.
+    """Predict every row of ``input_path`` (the model's id and text columns, see
+    :mod:`mathcls.schema`) and write a submission (the sample's columns) to ``output_path``.
 
     Rows keep the input order; empty questions are predicted too. With ``proba``, per-class
     probabilities go to ``<output stem>_proba.csv`` beside ``output_path``. Both files are
@@ -51,11 +59,12 @@ def predict_file(model_dir, input_path, output_path, proba: bool = False, sample
     if proba_out is not None:
         check_output_file(proba_out, "Probability file")
     model = load_model(model_dir)  # fail on a bad model before reading a large input
-    test = load_test(input_path)
+    schema = model_schema(model_dir)
+    test = load_test(input_path, schema)
     sample_ids = None
     sample = Path(sample_path) if sample_path else Path(input_path).with_name(SAMPLE_FILE)
     if sample_path or sample.is_file():
-        sample_ids = load_sample_submission(sample)[ID]
+        sample_ids = load_sample_submission(sample, schema)[ID]
         check_sample_ids(test[ID], sample_ids, input_path, sample)
     if batch_size and "predict_batch_size" in model.get_params():
         model.set_params(predict_batch_size=batch_size)
@@ -63,10 +72,10 @@ def predict_file(model_dir, input_path, output_path, proba: bool = False, sample
     probabilities = model.predict_proba(test[TEXT].tolist())
     seconds = time.perf_counter() - t0
     labels = model.classes_[np.argmax(probabilities, axis=1)]
-    sub = make_submission(test[ID], labels)
-    validate_submission(sub, test[ID], sample_ids, where=f"Predictions of {model_dir}")
+    sub = make_submission(test[ID], labels, schema)
+    validate_submission(sub, test[ID], sample_ids, where=f"Predictions of {model_dir}", schema=schema)
     if proba_out is not None:
-        write_csv_atomic(proba_frame(test[ID], probabilities, model.classes_), proba_out)
+        write_csv_atomic(proba_frame(test[ID], probabilities, model.classes_, schema.id), proba_out)
     write_csv_atomic(sub, out)
     return PredictResult(out, proba_out, len(sub), seconds)
 
@@ -125,13 +134,21 @@ def validate_submission_file(path, data_dir=None) -> pd.DataFrame:
     p = Path(path)
     if not p.is_file():
         raise MathclsError(f"Submission file {p} does not exist; write one with `mathcls predict`.")
-    sub = read_submission(p)
+    from .schema import KASUT, read_schema
+
+    schema = read_schema(p.parent)
+    if schema is None and data_dir is not None and (Path(data_dir) / "train.csv").is_file():
+        from .data import load_competition
+
+        schema = load_competition(data_dir, need_test=False).schema
+    schema = schema or KASUT
+    sub = read_submission(p, schema)
     test_ids = sample_ids = None
     if data_dir is not None:
         d = Path(data_dir)
         if (d / TEST_FILE).is_file():
-            test_ids = load_test(d / TEST_FILE)[ID]
+            test_ids = load_test(d / TEST_FILE, schema)[ID]
         if (d / SAMPLE_FILE).is_file():
-            sample_ids = load_sample_submission(d / SAMPLE_FILE)[ID]
-    validate_submission(sub, test_ids, sample_ids, where=f"Submission {p}")
+            sample_ids = load_sample_submission(d / SAMPLE_FILE, schema)[ID]
+    validate_submission(sub, test_ids, sample_ids, where=f"Submission {p}", schema=schema)
     return sub

@@ -88,12 +88,20 @@ def _model_parts(name: str, cfg: dict, folds: StageKey, rows: str | None) -> dic
     return parts
 
 
-def tune_key(name: str, cfg: dict, folds: StageKey, rows: str | None = None) -> StageKey:
-    """``rows``: digest of the generated rows the study trains on, ``None`` without generation."""
+def tune_key(name: str, cfg: dict, folds: StageKey, rows: str | None = None, metric: str | None = None) -> StageKey:
+    """``rows``: digest of the generated rows the study trains on, ``None`` without generation;
+    ``metric``: what the study maximises (a part only when it is not F1-micro, so older keys hold)."""
     parts = _model_parts(name, cfg, folds, rows)
     parts[f"[models.{name}.tune]"] = digest(cfg["models"][name].get("tune", {}))
     parts["seed"] = digest(cfg.get("seed", DEFAULT_SEED))
+    _add_metric(parts, metric)
     return StageKey(parts)
+
+
+def _add_metric(parts: dict, metric: str | None) -> None:
+    # F1-micro was the only metric before [run] metric existed: leaving it out keeps those runs' keys.
+    if metric not in (None, "f1_micro"):
+        parts["metric"] = digest(metric)
 
 
 def oof_keys(comp, cfg: dict, names, tuned: dict, folds: StageKey, rows: str | None = None) -> dict[str, StageKey]:
@@ -124,16 +132,21 @@ def _stack_setting(stack: dict, key: str):
     return stack[key] if key in stack else StackingEnsemble().get_params(deep=False)[key]
 
 
-def stack_key(cfg: dict, oof: dict[str, StageKey]) -> StageKey:
+def stack_key(cfg: dict, oof: dict[str, StageKey], metric: str | None = None) -> StageKey:
     parts = {f"oof {name}": key.digest for name, key in oof.items()}
     parts["[stack]"] = digest(cfg.get("stack", {}))
     parts["seed"] = digest(cfg.get("seed", DEFAULT_SEED))
+    _add_metric(parts, metric)
     return StageKey(parts)
 
 
 def submission_key(comp, stack: StageKey) -> StageKey:
-    return StageKey({"stack": stack.digest, "test data": _file_digest(comp, "test.csv"),
-                     "sample submission": _file_digest(comp, "sample_submission.csv")})
+    parts = {"stack": stack.digest, "test data": _file_digest(comp, "test.csv"),
+             "sample submission": _file_digest(comp, "sample_submission.csv")}
+    schema = getattr(comp, "schema", None)
+    if schema is not None and not schema.kasut:  # the columns written; the Kasut layout's key stays as it was
+        parts["schema"] = digest([schema.id, schema.target, list(schema.submission_columns)])
+    return StageKey(parts)
 
 
 # ---------------------------------------------------------------------------------------- state

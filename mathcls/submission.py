@@ -1,4 +1,5 @@
-"""Writing and validating submissions (``id,label``)."""
+"""Writing and validating submissions: the sample submission's columns, in its order, with the
+labels in the training file's own form (see :mod:`mathcls.schema`; default the Kasut ``id,label``)."""
 
 from __future__ import annotations
 
@@ -8,26 +9,37 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .data import ID, LABEL, read_csv
+from .data import read_csv
 from .errors import DataError
-from .labels import LABELS
 
 
-def validate_submission(sub: pd.DataFrame, test_ids=None, sample_ids=None, where: str = "Submission") -> None:
-    """Check a submission: columns ``id,label``, unique ids, labels in 0..7, and (when given) exactly
-    the ids of the test file and of the sample submission. Raises :class:`DataError`."""
-    missing = [c for c in (ID, LABEL) if c not in sub.columns]
+def _schema(schema):
+    from .schema import KASUT
+
+    return KASUT if schema is None else schema
+
+
+def validate_submission(sub: pd.DataFrame, test_ids=None, sample_ids=None, where: str = "Submission",
+                        schema=None) -> None:
+    """Check a submission: the schema's columns, unique ids, labels among the schema's classes, and
+    (when given) exactly the ids of the test file and of the sample submission. Raises :class:`DataError`."""
+    schema = _schema(schema)
+    id_col, target = schema.id, schema.target
+    missing = [c for c in schema.submission_columns if c not in sub.columns]
     if missing:
-        raise DataError(f"{where} has no column {missing[0]!r}; a submission needs columns id,label.")
-    ids = sub[ID].astype(str).str.strip()
+        raise DataError(f"{where} has no column {missing[0]!r}; a submission needs columns "
+                        f"{','.join(schema.submission_columns)}.")
+    ids = sub[id_col].astype(str).str.strip()
     if ids.duplicated().any():
         raise DataError(f"{where} has duplicate id {ids[ids.duplicated()].iloc[0]!r}; each id must appear once.")
-    allowed = {str(v) for v in LABELS}
-    labels = sub[LABEL].astype(str).str.strip()
+    allowed = {str(v) for v in schema.classes}
+    labels = sub[target].astype(str).str.strip()
     bad = ~labels.isin(allowed)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{where}: row {i + 1} has label {labels.iloc[i]!r}; labels must be integers 0..7.")
+        shown = ", ".join(sorted(allowed)[:10]) + (", ..." if len(allowed) > 10 else "")
+        raise DataError(f"{where}: row {i + 1} has label {labels.iloc[i]!r}; labels must be one of the training "
+                        f"classes ({shown}).")
     for ref, name in ((test_ids, "test.csv"), (sample_ids, "sample_submission.csv")):
         if ref is None:
             continue
@@ -51,15 +63,19 @@ def write_csv_atomic(df: pd.DataFrame, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
-def make_submission(ids, labels) -> pd.DataFrame:
-    return pd.DataFrame({ID: pd.Series(ids).astype(str).to_numpy(), LABEL: np.asarray(labels)})
+def make_submission(ids, labels, schema=None) -> pd.DataFrame:
+    """A submission frame: the schema's columns in the sample's order, labels as the model predicts them."""
+    schema = _schema(schema)
+    columns = {schema.id: pd.Series(ids).astype(str).to_numpy(), schema.target: np.asarray(labels)}
+    return pd.DataFrame({c: columns[c] for c in schema.submission_columns})
 
 
-def write_submission(sub: pd.DataFrame, path, test_ids=None, sample_ids=None) -> Path:
+def write_submission(sub: pd.DataFrame, path, test_ids=None, sample_ids=None, schema=None) -> Path:
     """Validate, then write atomically."""
-    validate_submission(sub, test_ids, sample_ids)
+    validate_submission(sub, test_ids, sample_ids, schema=schema)
     return write_csv_atomic(sub, path)
 
 
-def read_submission(path) -> pd.DataFrame:
-    return read_csv(path, [ID, LABEL], "Submission")
+def read_submission(path, schema=None) -> pd.DataFrame:
+    schema = _schema(schema)
+    return read_csv(path, list(schema.submission_columns), "Submission")

@@ -99,8 +99,15 @@ def output_params(estimator, out, fold: int | None = None, asked=()) -> dict:
 
 
 def cross_validate(estimator, texts, y, fold, on_fold=None, extra_texts=None, extra_y=None,
-                   extra_source=None, fold_params=None) -> list[float]:
-    """F1-micro of ``clone(estimator)`` on each fold (out-of-fold predictions of :mod:`mathcls.oof`).
+                   extra_source=None, fold_params=None, metric: str = "f1_micro") -> list[float]:
+    """``metric`` (:mod:`mathcls.metrics`) of ``clone(estimator)`` on each fold (out-of-fold
+    predictions of :mod:`mathcls.oof`)."""
+    return _cross_validate(estimator, texts, y, fold, on_fold, extra_texts, extra_y, extra_source, fold_params, metric)
+
+
+def _cross_validate(estimator, texts, y, fold, on_fold, extra_texts, extra_y, extra_source, fold_params,
+                    metric) -> list[float]:
+    """See :func:`cross_validate`.
 
     ``fold_params(k)``, when given, returns parameters set on fold ``k``'s clone (its output folders).
 
@@ -117,27 +124,29 @@ def cross_validate(estimator, texts, y, fold, on_fold=None, extra_texts=None, ex
         source = np.full(len(extra_texts), -1, dtype=np.int64) if extra_source is None else np.asarray(extra_source)
     else:
         source = None
-    hook = _FoldScores(all_y, on_fold, fold_params)
+    hook = _FoldScores(all_y, on_fold, fold_params, metric)
     out_of_fold_proba(estimator, np.asarray(list(texts) + extra_texts, dtype=object), all_y,
                       SharedFolds(fold, source), hooks=[hook])
     return hook.scores
 
 
 class _FoldScores(FoldHook):
-    def __init__(self, y, on_fold=None, fold_params=None):
+    def __init__(self, y, on_fold=None, fold_params=None, metric="f1_micro"):
         self.y, self.on_fold, self.fold_params, self.scores = y, on_fold, fold_params, []
+        self.metric = metric
 
     def before_fit(self, fold, estimator):
         return estimator.set_params(**self.fold_params(fold)) if self.fold_params else estimator
 
     def after_fold(self, result):
-        self.scores.append(result.f1_micro(self.y))
+        self.scores.append(result.score(self.y, self.metric))
         if self.on_fold:
             self.on_fold(result.fold, self.scores[-1])
 
 
 def train(model: str, data_dir, out, config=None, params_file=None, overrides=None, cv: int | None = None,
-          seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print, generated_dir=None) -> TrainResult:
+          seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print, generated_dir=None,
+          text_columns=()) -> TrainResult:
     """Fit ``model`` on ``data_dir/train.csv`` and save it to ``out``; optionally cross-validate first.
 
     ``model`` is a family or the name of a ``[models.<name>]`` entry of ``config`` (see
@@ -149,14 +158,19 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     training folds only and the final fit.
     """
     from .checks import check_cache_folder, check_output_folder
+    from .metrics import default_metric, get_metric
     from .persist import save_model
+    from .schema import DataChoices
 
+    cfg = config if isinstance(config, dict) else load_config(config)
     family, params = resolve_params(model, config, params_file, overrides)
     estimator = make_model(family, params)  # rejects unknown parameter names and bad values before loading data
     check_output_folder(out, "model", "Model folder")
     if family != "tfidf":
         check_cache_folder()
-    comp = load_competition(data_dir, need_test=False)
+    comp = load_competition(data_dir, need_test=False, choices=DataChoices.from_config(cfg, text_columns))
+    echo(comp.schema.describe())
+    metric = get_metric(cfg.get("run", {}).get("metric") or default_metric(comp.schema))
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()
     extra_texts, extra_y, extra_source = [], np.empty(0, dtype=y.dtype), np.empty(0, dtype=np.int64)
@@ -171,11 +185,11 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
         fold = load_or_make_folds(Path(out).parent / f".folds-{comp.data_hash}", y, cv, seed, comp.data_hash)
         echo(f"Cross-validating {model} on {len(texts)} rows, {cv} folds...")
         result.cv_scores = cross_validate(
-            estimator, texts, y, fold, on_fold=lambda k, s: echo(f"  fold {k + 1}/{cv}: F1-micro {s:.4f}"),
+            estimator, texts, y, fold, on_fold=lambda k, s: echo(f"  fold {k + 1}/{cv}: {metric.title} {s:.4f}"),
             extra_texts=extra_texts, extra_y=extra_y, extra_source=extra_source,
-            fold_params=lambda k: output_params(estimator, out, k, asked=params),
+            fold_params=lambda k: output_params(estimator, out, k, asked=params), metric=metric.name,
         )
-        echo(f"CV F1-micro: {result.cv_mean:.4f} ± {np.std(result.cv_scores):.4f}")
+        echo(f"CV {metric.title}: {result.cv_mean:.4f} ± {np.std(result.cv_scores):.4f}")
     estimator.set_params(**output_params(estimator, out, asked=params))
     t0 = time.perf_counter()
     estimator.fit(texts + extra_texts, np.concatenate([y, extra_y]))
@@ -183,7 +197,8 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     if not getattr(estimator, "is_main_process_", True):
         return result  # under `accelerate launch` with several processes, only the main one saves
     save_model(estimator, out, train_sha256=comp.train_sha256, train_texts=texts + extra_texts, extra={
-        "data_dir": str(comp.root), "cv_f1_micro": result.cv_mean, "cv_scores": result.cv_scores,
+        "data_dir": str(comp.root), f"cv_{metric.name}": result.cv_mean, "cv_scores": result.cv_scores,
+        "metric": metric.name, "schema": comp.schema.to_json(),
         "fit_seconds": round(result.fit_seconds, 2), "n_train_rows": len(texts) + len(extra_texts),
         "use_generation": use_generation, "n_generated_rows": len(extra_texts),
     })

@@ -29,7 +29,7 @@ BAD_CONFIGS = [
      "unknown key 'parms' in [models.tfidf] (did you mean 'params'?); valid keys: budget, enabled, family, "
      "params, priority, tune."),
     ("misspelt top-level key", "cvv = 3\n", "unknown key 'cvv' at the top level (did you mean 'cv'?); valid keys: "
-     "cv, generation, models, run, seed, stack."),
+     "cv, data, generation, models, run, seed, stack."),
     ("unknown stack key", "[stack]\nmeta_trials = 3\n", "unknown key 'meta_trials' in [stack] (did you mean "
      "'meta_n_trials'?)"),
     ("misspelt stack key", "[stack]\nbias_tunning = true\n", "unknown key 'bias_tunning' in [stack] (did you mean "

@@ -34,10 +34,10 @@ BAD_TRAIN = [
     ("missing column", "Question,topic\nWhat is 1+1?,0\n", "no column 'label'"),
     ("label not integer", "Question,label\nWhat is 1+1?,0\nArea of a circle?,geometry\n", "row 2 has label 'geometry'"),
     ("label out of range", "Question,label\nWhat is 1+1?,9\n", "row 1 has label '9'"),
-    ("label float", "Question,label\nWhat is 1+1?,1.5\n", "labels must be integers 0..7"),
+    ("label float", "Question,label\nWhat is 1+1?,1.5\n", "row 1 has label '1.5', but the model's labels are integers"),
     ("empty question", "Question,label\nWhat is 1+1?,0\n,1\n", "row 2 has an empty Question"),
     ("blank question", 'Question,label\n"   ",1\n', "row 1 has an empty Question"),
-    ("missing label", "Question,label\nWhat is 1+1?,\n", "row 1 has label ''"),
+    ("missing label", "Question,label\nWhat is 1+1?,\n", "row 1 has an empty label"),
 ]
 
 

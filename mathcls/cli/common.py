@@ -55,6 +55,11 @@ config_option = click.option(
          "only model of that family).",
 )
 
+text_column_option = click.option(
+    "--text-column", "text_columns", multiple=True, metavar="COLUMN",
+    help="Column holding the text (repeatable: several are joined). Default: [data] text, else every column of "
+         "test.csv but the id.")
+
 seed_option = click.option("--seed", type=click.IntRange(0, 2**32 - 1), default=DEFAULT_SEED, show_default=True,
                            help="Random seed for folds and models.")
 def generation_option(f):

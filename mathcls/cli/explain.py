@@ -17,14 +17,16 @@ def explain(model_dir, top):
       mathcls explain -m runs/tfidf -n 20
     """
     from ..errors import MathclsError
-    from ..labels import label_name
     from ..persist import load_model
+    from ..prediction import model_schema
 
     model = load_model(model_dir)
     if not hasattr(model, "top_features"):
         raise MathclsError(f"{model_dir} holds a {type(model).__name__}, which has no term weights; use a tfidf model.")
+    schema = model_schema(model_dir)
     for cls, terms in model.top_features(top).items():
-        click.echo(f"\n{cls} — {label_name(cls)}")
+        name = schema.class_name(cls)
+        click.echo(f"\n{cls}" + ("" if name == str(cls) else f" — {name}"))
         click.echo(f"  {'term':<30} weight")
         for term, weight in terms:
             click.echo(f"  {term:<30} {weight:7.3f}")

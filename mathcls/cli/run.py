@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import click
 
-from .common import generation_option
+from .common import generation_option, text_column_option
 
 #: --config of run and stack: the config chooses everything, not only parameters.
 config_option = click.option(
     "--config", "config", type=click.Path(dir_okay=False, path_type=str), default=None, metavar="FILE",
     help="TOML config that chooses the models ([models.<name>]: family, params, tune), the folds (cv), the seed, "
-         "[stack] and [generation]; checked before any data is read. Without --config: the built-in "
+         "[run] metric, [data] columns, [stack] and [generation]; checked before any data is read. Without --config: the built-in "
          "mathcls/configs/cpu.toml (the same as experiments/cpu.toml).",
 )
 
@@ -59,7 +59,8 @@ def _catching_signals(budget):
 @generation_option
 @time_limit_option
 @reprobe_option
-def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, reprobe):
+@text_column_option
+def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, reprobe, text_columns):
     """Run everything: [generate], tune, out-of-fold training, stacking, submission.
 
     Each stage (folds, generate, tune, out-of-fold training per model, stack, submission) is
@@ -94,7 +95,7 @@ def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, 
             result = run_demo(out, echo=click.echo, config=cfg, budget=budget)
         else:
             result = build(data_dir, out, config=cfg, use_generation=use_generation, generated_dir=generated_dir,
-                           time_limit=time_limit, budget=budget, echo=click.echo)
+                           time_limit=time_limit, budget=budget, echo=click.echo, text_columns=text_columns)
     click.echo(summary(result))
 
 
@@ -111,7 +112,9 @@ def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, 
 @generation_option
 @time_limit_option
 @reprobe_option
-def stack(data_dir, out, config, models, params_from, use_generation, generated_dir, time_limit, reprobe):
+@text_column_option
+def stack(data_dir, out, config, models, params_from, use_generation, generated_dir, time_limit, reprobe,
+          text_columns):
     """Build the stacking ensemble from tuned (or default) parameters, without tuning.
 
     \b
@@ -128,5 +131,5 @@ def stack(data_dir, out, config, models, params_from, use_generation, generated_
     with _catching_signals(budget):
         result = build(data_dir, out, config=cfg, models=_models(models), params_from=params_from,
                        use_generation=use_generation, generated_dir=generated_dir, tune_models=False,
-                       time_limit=time_limit, budget=budget, echo=click.echo)
+                       time_limit=time_limit, budget=budget, echo=click.echo, text_columns=text_columns)
     click.echo(summary(result))

@@ -5,7 +5,15 @@ from __future__ import annotations
 import click
 
 from ..families import FAMILIES
-from .common import config_option, data_option, generation_option, param_option, parse_params, seed_option
+from .common import (
+    config_option,
+    data_option,
+    generation_option,
+    param_option,
+    parse_params,
+    seed_option,
+    text_column_option,
+)
 
 
 @click.command()
@@ -18,10 +26,12 @@ from .common import config_option, data_option, generation_option, param_option,
 @click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=str), default=None,
               help="JSON file of parameters, e.g. best_params.json from `mathcls tune`.")
 @click.option("--cv", type=click.IntRange(min=0), default=0, show_default=True, metavar="K",
-              help="Cross-validate with K stratified folds before the final fit and print F1-micro (0: no CV).")
+              help="Cross-validate with K stratified folds before the final fit and print the metric ([run] metric; "
+                   "default F1-micro for the Kasut data, else accuracy) (0: no CV).")
 @seed_option
 @generation_option
-def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation, generated_dir):
+@text_column_option
+def train(model, data_dir, out, params, config, params_file, cv, seed, use_generation, generated_dir, text_columns):
     """Train MODEL on DATA/train.csv and save it to OUT.
 
     MODEL is a registered family (tfidf, setfit, transformer) or, with --config, the name of
@@ -43,5 +53,6 @@ def train(model, data_dir, out, params, config, params_file, cv, seed, use_gener
     result = run_train(
         model, data_dir, out, config=config, params_file=params_file, overrides=parse_params(params),
         cv=cv or None, seed=seed, use_generation=use_generation, generated_dir=generated_dir, echo=click.echo,
+        text_columns=text_columns,
     )
     click.echo(f"Trained {model} on {result.n_rows} rows in {result.fit_seconds:.1f}s; saved to {result.model_dir}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import data_option, generation_option, seed_option
+from .common import data_option, generation_option, seed_option, text_column_option
 
 
 @click.command()
@@ -31,8 +31,9 @@ from .common import data_option, generation_option, seed_option
 @click.option("--dashboard", is_flag=True, default=False,
               help="After the trials, serve the study in optuna-dashboard on http://127.0.0.1:8080 (Ctrl-C stops).")
 @click.option("--quiet", is_flag=True, default=False, help="No progress bar (the per-trial lines stay).")
+@text_column_option
 def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, config, seed, use_generation, dashboard,
-         quiet, generated_dir):
+         quiet, generated_dir, text_columns):
     """Tune MODEL's parameters with Optuna over shared cross-validation folds.
 
     MODEL is tfidf, setfit or transformer, or with --config a model the config defines
@@ -48,9 +49,12 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
     """
     from ..checks import check_cache_folder, check_output_folder
     from ..config import DEFAULT_CV, load_config, model_entry
+    from ..metrics import get_metric
+    from ..schema import DataChoices
     from ..tuning.run import tune as run_tune
 
     check_output_folder(out, "tune", "Tuning folder")
+    cfg = {}
     if config is not None:
         cfg = load_config(config)
         # MODEL may name a config model ([models.word] family = "tfidf"): tune its family with its entry.
@@ -64,9 +68,11 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
         model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
         config=config, use_generation=use_generation, seed=seed, echo=click.echo, progress=not quiet,
         warn=lambda m: click.echo(m, err=True), generated_dir=generated_dir,
+        choices=DataChoices.from_config(cfg, text_columns), metric=cfg.get("run", {}).get("metric"),
     )
+    metric = get_metric(result.metric)
     click.echo(
-        f"Best mean F1-micro {result.best_value:.4f} over {result.n_complete} complete trials of study "
+        f"Best mean {metric.title} {abs(result.best_value):.4f} over {result.n_complete} complete trials of study "
         f"{result.study_name!r}; this worker finished {result.n_run}. Wrote {', '.join(str(p) for p in result.files.values())}."
     )
     click.echo(f"Train with: mathcls train {model} --data {data_dir} --out runs/{model} --params {result.files['best_params']}")

@@ -28,8 +28,23 @@ from .store import GENERATED_FILE, MANIFEST_FILE, dedupe, generated_dir, load_ge
 __all__ = [
     "generate", "generate_topic", "balance_counts", "augment", "llm_generate", "topic_slug",
     "dedupe", "write_generated", "load_generated", "generated_dir", "build_generated", "make_demo_competition",
-    "GENERATED_FILE", "MANIFEST_FILE",
+    "GENERATED_FILE", "MANIFEST_FILE", "why_generation_is_off",
 ]
+
+
+def why_generation_is_off(schema) -> str | None:
+    """Why generated rows cannot join a competition with ``schema`` (one clause), or None when they can.
+
+    The generator writes rows for the 8 Kasut math topics under their ids 0..7, so its rows mean
+    something only to a competition whose classes are exactly those ids.
+    """
+    from ..labels import LABELS
+
+    if schema is None or (schema.label_kind == "int" and list(schema.classes) == LABELS):
+        return None
+    shown = ", ".join(map(str, schema.classes[:4])) + (", ..." if len(schema.classes) > 4 else "")
+    return (f"the generator writes the 8 Kasut math topics as labels 0..7, and this data's {len(schema.classes)} "
+            f"classes are {shown}")
 
 
 def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, seed: int = 0) -> Path:
@@ -71,7 +86,8 @@ def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, see
 
 def build_generated(out_dir, procedural: bool = True, per_class: int | None = None, balance: bool = False,
                     augment_per_row: int = 0, augment_fraction: float = 1.0, data_dir=None, seed: int = 0,
-                    llm_url: str | None = None, llm_per_class: int = 0, progress: bool = False, echo=print) -> dict:
+                    llm_url: str | None = None, llm_per_class: int = 0, progress: bool = False, echo=print,
+                    choices=None) -> dict:
     """What ``mathcls generate`` does: procedural rows (``per_class`` per topic, or topped up to the
     largest class with ``balance``), augmented copies of ``data_dir/train.csv`` rows, optional LLM
     rows; deduplicated against the competition's train and test questions; written with
@@ -83,7 +99,10 @@ def build_generated(out_dir, procedural: bool = True, per_class: int | None = No
         raise MathclsError("Nothing to generate; pass -g (procedural), -a (augment --data rows) or --llm-url.")
     comp = None
     if data_dir is not None:
-        comp = load_competition(data_dir, need_test=False)
+        comp = load_competition(data_dir, need_test=False, choices=choices)
+        off = why_generation_is_off(comp.schema)
+        if off:
+            raise MathclsError(f"Cannot generate rows for {data_dir}: {off}.")
     if (balance or augment_per_row) and comp is None:
         raise MathclsError("--balance and -a need the training data; pass --data DIR with train.csv.")
     against = []

@@ -260,8 +260,10 @@ class BudgetedRun:
                          "actual_seconds": _round(stack_actual)}
         extra = pd.DataFrame([{"model": name, **row} for name, row in rows.items()])
         merged = board.merge(extra, on="model", how="outer")
-        merged["_finished"] = merged["oof_f1_micro"].notna()
-        merged = merged.sort_values(["_finished", "oof_f1_micro"], ascending=[False, False]).drop(columns="_finished")
+        score = next(c for c in board.columns if c.startswith("oof_"))  # the run's metric comes first
+        merged["_finished"] = merged[score].notna()
+        merged = merged.sort_values(["_finished", score], ascending=[False, score == "oof_log_loss"])
+        merged = merged.drop(columns="_finished")
         return merged.reset_index(drop=True)
 
     def report(self, board: pd.DataFrame) -> str:

@@ -21,6 +21,7 @@ from ..data import texts_sha256
 from ..errors import ParameterError
 from ..features import text_features
 from ..folds import SharedFolds, fold_ids
+from ..metrics import DEFAULT, METRICS, all_scores, get_metric
 from ..models.base import TextClassifierMixin, check_texts
 from ..models.validation import HasMethods, Interval, Options
 from ..oof import align_proba, out_of_fold_proba
@@ -90,6 +91,9 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         Predict new rows with the average of the fold models, or with one refitted on all rows.
     bias_tuning, meta_init, meta_n_trials
         Settings of the default meta-learner (its ``bias_tuning``, ``init`` and ``n_trials``).
+    metric : str, default "f1_micro"
+        The metric (:mod:`mathcls.metrics`) the default meta-learner's choices maximise and
+        ``scores_`` leads with.
     pseudo_label : list of str, default ()
         Base models that also train on the ``unlabeled_X`` given to ``fit`` (the test questions),
         labelled by the average of the other base models' fold models (see :mod:`._pseudo_label`).
@@ -113,7 +117,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         Each base model's probabilities on the ``unlabeled_X`` of ``fit``; ``predict_proba`` never
         reuses them, ``predict_proba_from_base`` does.
     pseudo_label_counts_ : dict name -> list of pseudo-labelled rows per fold (pseudo-labelled models)
-    scores_ : dict name -> {f1_micro, f1_macro, fit_seconds, predict_rows_per_s}, including "stack"
+    scores_ : dict name -> {every metric of :mod:`mathcls.metrics`, fit_seconds, predict_rows_per_s}, including "stack"
     fold_ : ndarray, fold id per training row
     neighbours_ : NeighbourFeatures or None, the fitted neighbour features
 
@@ -136,6 +140,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         "bias_tuning": ["boolean"],
         "meta_init": [Options({"average", "none"})],
         "meta_n_trials": [Interval(Integral, 0, None)],
+        "metric": [Options(set(METRICS))],
         "pseudo_label": [str, list, tuple],
         "pseudo_label_threshold": [Interval(Real, 0, 1, closed="left")],
         "random_state": [Interval(Integral, 0, None), None],
@@ -146,7 +151,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
     def __init__(self, estimators=None, final_estimator=None, cv=5, extra_features=True,
                  test_strategy="fold-average", bias_tuning=True, meta_init="average", meta_n_trials=0,
                  pseudo_label=(), pseudo_label_threshold=0.0, random_state=42, cache_dir=None, verbose=False,
-                 neighbour_features=False):
+                 neighbour_features=False, metric=DEFAULT):
         self.estimators = estimators
         self.final_estimator = final_estimator
         self.cv = cv
@@ -161,6 +166,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         self.cache_dir = cache_dir
         self.verbose = verbose
         self.neighbour_features = neighbour_features
+        self.metric = metric
 
     def get_params(self, deep=True):
         """Parameters, with each base model's as ``<name>__<param>`` when ``deep``."""
@@ -244,8 +250,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
                                           strategy=self.test_strategy, cache=cache, unlabeled=unlabeled,
                                           pseudo_rows=rows, verbose=self.verbose)
             stats = fitted[name].stats
-            _log(self.verbose, f"  {name:<14} OOF F1-micro {stats['f1_micro']:.4f}  F1-macro {stats['f1_macro']:.4f}  "
-                      f"fit {stats['fit_seconds']:.0f}s")
+            _log(self.verbose, f"  {name:<14} OOF {self._scores_text(stats)}  fit {stats['fit_seconds']:.0f}s")
         self.estimators_ = {name: fitted[name].models for name, _ in bases}
         self.oof_proba_ = {name: fitted[name].oof for name, _ in bases}
         self.scores_ = {name: fitted[name].stats for name, _ in bases}
@@ -262,7 +267,8 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
         if self.final_estimator is None:
             final = MetaLGBMClassifier(init=self.meta_init, n_base_models=len(self.oof_proba_),
                                        n_trials=self.meta_n_trials, bias_tuning=self.bias_tuning,
-                                       cv=SharedFolds(fold), random_state=self.random_state, verbose=self.verbose)
+                                       cv=SharedFolds(fold), random_state=self.random_state, verbose=self.verbose,
+                                       metric=self.metric)
             self.final_estimator_ = final.fit(meta_X, y)
             # It cross-fitted itself on the same folds: the stack's honest OOF probabilities.
             self.stack_oof_proba_ = final.oof_proba_
@@ -278,8 +284,15 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
             "predict_rows_per_s": None,
             "meta": getattr(self.final_estimator_, "kind_", type(self.final_estimator_).__name__),
         }
-        _log(self.verbose, f"  {'stack':<14} OOF F1-micro {self.scores_['stack']['f1_micro']:.4f}  "
-                  f"F1-macro {self.scores_['stack']['f1_macro']:.4f}")
+        self.scores_["stack"].update({k: v for k, v in all_scores(y, self.stack_oof_proba_, self.classes_).items()
+                                      if k not in self.scores_["stack"]})
+        _log(self.verbose, f"  {'stack':<14} OOF {self._scores_text(self.scores_['stack'])}")
+
+    def _scores_text(self, stats: dict) -> str:
+        """``F1-micro 0.8500  F1-macro 0.8000``: the run's metric first, then the other F1."""
+        first = get_metric(self.metric)
+        second = get_metric("f1_macro" if first.name != "f1_macro" else "f1_micro")
+        return f"{first.title} {stats[first.name]:.4f}  {second.title} {stats[second.name]:.4f}"
 
     def base_predict_proba(self, X) -> dict:
         """Each base model's probabilities on ``X`` (fold-averaged or refitted), ``classes_`` order."""

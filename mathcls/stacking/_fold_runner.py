@@ -139,7 +139,7 @@ def fit_base_model(name, est, X, y_all, y_real, splitter, classes, *, strategy, 
             unlabeled_proba = align_proba(models[0].predict_proba(unlabeled), models[0].classes_, classes)[None]
             unlabeled_seconds = time.perf_counter() - t0
     if done is not None:
-        stats = done["stats"]
+        stats = dict(done["stats"])
     else:
         fresh = [f for f in result.folds if not f.loaded]
         pred_rows, pred_seconds = sum(len(f.valid_index) for f in fresh), sum(f.predict_seconds for f in fresh)
@@ -153,6 +153,10 @@ def fit_base_model(name, est, X, y_all, y_real, splitter, classes, *, strategy, 
         if cache is not None:
             n_folds = len(result.folds)
             hooks[0].finish(stats, [f"fold-{k}/model" for k in range(n_folds)] if keep_models else ["full"])
+    from ..metrics import all_scores
+
+    # Every metric of the registry, from the probabilities (a cached fold's record may predate some).
+    stats.update({k: v for k, v in all_scores(y_real, oof, classes).items() if k not in stats})
     return BaseModelFit(models, oof, stats, unlabeled_proba, unlabeled_seconds)
 
 

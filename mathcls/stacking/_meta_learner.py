@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import ModelFolderError, ParameterError
 from ..folds import SharedFolds, fold_ids
+from ..metrics import DEFAULT, METRICS, get_metric
 from ..models.base import softmax
 from ..models.validation import HasMethods, Interval, Options, validate_params
 from ..oof import out_of_fold_proba
@@ -120,7 +121,11 @@ class MetaLGBMClassifier(ClassifierMixin, BaseEstimator):
         Trials of an Optuna study over the LightGBM parameters, scored by cross-fitting over ``cv``
         (0: keep the parameters given).
     bias_tuning : bool, default True
-        Fit per-class logit offsets; kept only when they improve the cross-fitted F1-micro.
+        Fit per-class logit offsets; kept only when they improve the cross-fitted ``metric``. Not
+        done for a metric of probabilities (log-loss), which offsets cannot serve.
+    metric : str, default "f1_micro"
+        A metric of :mod:`mathcls.metrics`: what the tuning, the average-or-trees choice and the bias
+        tuning maximise.
     cv : int or splitter, default 5
         Folds for cross-fitting (tuning, the average-or-trees choice, bias); an int means stratified
         folds seeded with ``random_state``. The stack passes its own folds.
@@ -156,6 +161,7 @@ class MetaLGBMClassifier(ClassifierMixin, BaseEstimator):
         "reg_lambda": [Interval(Real, 0, None)],
         "n_trials": [Interval(Integral, 0, None)],
         "bias_tuning": ["boolean"],
+        "metric": [Options(set(METRICS))],
         "cv": [Interval(Integral, 2, None), HasMethods("split", "get_n_splits")],
         "random_state": [Interval(Integral, 0, None), None],
         "verbose": ["boolean"],
@@ -163,7 +169,7 @@ class MetaLGBMClassifier(ClassifierMixin, BaseEstimator):
 
     def __init__(self, init="average", n_base_models=None, n_estimators=100, learning_rate=0.01, num_leaves=15,
                  min_child_samples=None, subsample=0.8, subsample_freq=1, colsample_bytree=0.7, reg_lambda=1.0,
-                 n_trials=0, bias_tuning=True, cv=5, random_state=0, verbose=False):
+                 n_trials=0, bias_tuning=True, cv=5, random_state=0, verbose=False, metric=DEFAULT):
         self.init = init
         self.n_base_models = n_base_models
         self.n_estimators = n_estimators
@@ -179,6 +185,7 @@ class MetaLGBMClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
         self.verbose = verbose
+        self.metric = metric
 
     def _validate_params(self):
         validate_params(self)
@@ -226,21 +233,25 @@ class MetaLGBMClassifier(ClassifierMixin, BaseEstimator):
         self.lgbm_params_ = params
         # The plain average needs no training, so its out-of-fold score is honest too; on small
         # data it can beat the trees, and the better of the two is kept.
+        metric = get_metric(self.metric)
         average = _average(X, blocks, len(self.classes_))
-        averaged = (average.argmax(1) == y_idx).mean()
+        averaged = metric.score(y_idx, average)
         learned_oof = self._cross_fit(X, y_idx, splitter, fold, params, blocks)
-        learned = -1.0 if learned_oof is None else (learned_oof.argmax(1) == y_idx).mean()
-        self.kind_ = "learned" if learned >= averaged else "average"
-        self._log(f"  meta-learner CV F1-micro {learned:.4f}, plain average {averaged:.4f}: using the "
-                  + ("meta-learner" if self.kind_ == "learned" else "average"))
+        learned = None if learned_oof is None else metric.score(y_idx, learned_oof)
+        self.kind_ = ("learned" if learned is not None and metric.gain(y_idx, learned_oof) >= metric.gain(y_idx, average)
+                      else "average")
+        self._log(f"  meta-learner CV {metric.title} {'-' if learned is None else f'{learned:.4f}'}, plain average "
+                  f"{averaged:.4f}: using the " + ("meta-learner" if self.kind_ == "learned" else "average"))
         oof = learned_oof if self.kind_ == "learned" else average
         self.bias_ = None
-        if self.bias_tuning:
-            self.bias_, biased = cross_fit_bias(oof, y_idx, splitter)
-            self._log(f"  bias tuning kept: F1-micro {(oof.argmax(1) == y_idx).mean():.4f} -> "
-                      f"{(biased.argmax(1) == y_idx).mean():.4f}" if self.bias_ is not None
+        if self.bias_tuning and metric.bias_tuning:
+            self.bias_, biased = cross_fit_bias(oof, y_idx, splitter, metric.name)
+            self._log(f"  bias tuning kept: {metric.title} {metric.score(y_idx, oof):.4f} -> "
+                      f"{metric.score(y_idx, biased):.4f}" if self.bias_ is not None
                       else "  bias tuning did not improve CV; not used")
             oof = biased
+        elif self.bias_tuning:
+            self._log(f"  bias tuning skipped: offsets change only the argmax, which {metric.title} does not score")
         self.oof_proba_ = oof
         self.booster_ = (self._booster(params, blocks).fit(X, y_idx).booster_ if self.kind_ == "learned" else None)
         return self
@@ -261,12 +272,13 @@ class MetaLGBMClassifier(ClassifierMixin, BaseEstimator):
                 "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
             })
             proba = self._cross_fit(X, y_idx, splitter, fold, trial_params, blocks)
-            return -1.0 if proba is None else float((proba.argmax(1) == y_idx).mean())
+            return (-1.0 if metric.greater_is_better else -1e9) if proba is None else float(metric.gain(y_idx, proba))
 
+        metric = get_metric(self.metric)
         study = optuna.create_study(direction="maximize", sampler=optuna.samplers.TPESampler(seed=self.random_state))
         study.enqueue_trial({**{k: params[k] for k in _TUNED}, "min_child_samples": int(min(20, max(5, n // 40)))})
         study.optimize(objective, n_trials=int(self.n_trials))
-        self._log(f"  meta-learner tuned: CV {study.best_value:.4f} with {study.best_params}")
+        self._log(f"  meta-learner tuned: CV {metric.title} {abs(study.best_value):.4f} with {study.best_params}")
         return study.best_params
 
     def predict_proba(self, X):

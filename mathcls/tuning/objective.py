@@ -1,4 +1,6 @@
-"""The tuning objective: mean F1-micro over the shared folds, with pruning and a deadline.
+"""The tuning objective: the mean of a metric (F1-micro by default, see :mod:`mathcls.metrics`) over
+the shared folds, with pruning and a deadline. The study maximises; a metric where lower is better
+(log-loss) is negated.
 
 :class:`CVObjective` holds the data and the folds. For each trial it samples the parameters from
 the search space, clones the estimator, applies them with ``set_params`` and gets its out-of-fold
@@ -45,21 +47,22 @@ def free_memory() -> None:
 
 
 class PruningCallback:
-    """Epoch callback: report ``logs["val_f1_micro"]`` to the trial and prune when told.
+    """Epoch callback: report ``logs[key]`` (``val_f1_micro``) to the trial and prune when told.
 
     The step is ``fold * stride + epoch``, so each (fold, epoch) is compared with the same
     (fold, epoch) of earlier trials.
     """
 
-    def __init__(self, trial, fold: int, stride: int):
+    def __init__(self, trial, fold: int, stride: int, key: str = "val_f1_micro"):
         self.trial = trial
         self.fold = fold
         self.stride = stride
+        self.key = key
 
     def on_epoch_end(self, estimator, epoch, logs=None):
         import optuna
 
-        value = (logs or {}).get("val_f1_micro")
+        value = (logs or {}).get(self.key)
         if value is None:
             return
         step = self.fold * self.stride + int(epoch)
@@ -86,7 +89,7 @@ class DeadlineCallback:
 
 
 class CVObjective:
-    """Callable Optuna objective: mean F1-micro of the estimator over fixed folds.
+    """Callable Optuna objective: mean ``metric`` of the estimator over fixed folds (higher is better).
 
     Parameters
     ----------
@@ -106,6 +109,8 @@ class CVObjective:
     epoch_stride : int or None
         With estimators that take ``callbacks``, the step stride of per-epoch reports (more than
         the largest number of epochs); ``None`` reports per fold.
+    metric : str, default "f1_micro"
+        A metric of :mod:`mathcls.metrics`; one where lower is better is negated.
 
     Attributes
     ----------
@@ -114,7 +119,7 @@ class CVObjective:
     """
 
     def __init__(self, estimator, space, texts, y, fold, extra_texts=None, extra_y=None, extra_source=None,
-                 deadline=None, epoch_stride=None):
+                 deadline=None, epoch_stride=None, metric="f1_micro"):
         self.estimator = estimator
         self.space = space
         self.texts = np.asarray(list(texts) + list(extra_texts or []), dtype=object)
@@ -125,6 +130,7 @@ class CVObjective:
             extra_source if extra_source is not None else [-1] * len(extra_texts), dtype=np.int64)
         self.deadline = deadline
         self.epoch_stride = epoch_stride
+        self.metric = metric
         self.current_trial_number = None
         self._takes_callbacks = "callbacks" in estimator.get_params(deep=False)
 
@@ -134,7 +140,7 @@ class CVObjective:
         trial.set_user_attr("estimator_params", {k: encode_param(v) for k, v in params.items()})
         base = clone(self.estimator).set_params(**params)
         hook = _TrialFolds(trial, self.y, int(self.fold.max()) + 1, self.deadline,
-                           self.epoch_stride if self._takes_callbacks else None, self._takes_callbacks)
+                           self.epoch_stride if self._takes_callbacks else None, self._takes_callbacks, self.metric)
         try:
             out_of_fold_proba(base, self.texts, self.y, SharedFolds(self.fold, self.extra_source), hooks=[hook])
         finally:
@@ -145,8 +151,10 @@ class CVObjective:
 class _TrialFolds(FoldHook):
     """Per fold of a trial: deadline check and callbacks before fitting; score, report, prune after."""
 
-    def __init__(self, trial, y, n_folds, deadline, epoch_stride, takes_callbacks):
-        self.trial, self.y, self.n_folds = trial, y, n_folds
+    def __init__(self, trial, y, n_folds, deadline, epoch_stride, takes_callbacks, metric="f1_micro"):
+        from ..metrics import get_metric
+
+        self.trial, self.y, self.n_folds, self.metric = trial, y, n_folds, get_metric(metric)
         self.deadline, self.epoch_stride, self.takes_callbacks = deadline, epoch_stride, takes_callbacks
         self.scores, self.seconds = [], []
 
@@ -157,7 +165,8 @@ class _TrialFolds(FoldHook):
             callbacks = list(estimator.get_params(deep=False).get("callbacks") or [])
             callbacks.append(("tune_deadline", DeadlineCallback(self.deadline, self.trial.number)))
             if self.epoch_stride is not None:
-                callbacks.append(("tune_pruning", PruningCallback(self.trial, fold, self.epoch_stride)))
+                key = "val_f1_macro" if self.metric.name == "f1_macro" else "val_f1_micro"
+                callbacks.append(("tune_pruning", PruningCallback(self.trial, fold, self.epoch_stride, key)))
             estimator.set_params(callbacks=callbacks)
         return estimator
 
@@ -165,7 +174,8 @@ class _TrialFolds(FoldHook):
         import optuna
 
         free_memory()  # the fold's model is already dropped
-        self.scores.append(result.f1_micro(self.y))
+        score = result.score(self.y, self.metric.name)
+        self.scores.append(score if self.metric.greater_is_better else -score)
         self.seconds.append(round(result.fit_seconds, 3))
         self.trial.set_user_attr("fold_scores", self.scores)
         self.trial.set_user_attr("fit_seconds", self.seconds)
@@ -173,4 +183,4 @@ class _TrialFolds(FoldHook):
             k, mean = result.fold, float(np.mean(self.scores))
             self.trial.report(mean, k)
             if k < self.n_folds - 1 and self.trial.should_prune():
-                raise optuna.TrialPruned(f"pruned after fold {k + 1} (mean F1-micro {mean:.4f})")
+                raise optuna.TrialPruned(f"pruned after fold {k + 1} (mean {self.metric.title} {abs(mean):.4f})")

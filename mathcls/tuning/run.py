@@ -58,7 +58,8 @@ class TuneResult:
     ----------
     study_name : str
     storage : str            journal path or URL with the password masked
-    best_value : float or None   best mean F1-micro in the study
+    best_value : float or None   best mean of the metric in the study (negated for log-loss)
+    metric : str             what the study maximises (:mod:`mathcls.metrics`)
     best_params : dict       estimator parameters of the best trial (config params included)
     n_complete : int         COMPLETE trials in the study
     n_run : int              trials this worker finished (any state)
@@ -75,6 +76,7 @@ class TuneResult:
     out: Path
     files: dict = field(default_factory=dict)
     dashboard_arg: str = ""
+    metric: str = "f1_micro"
 
 
 def _stderr(message: str) -> None:
@@ -84,12 +86,14 @@ def _stderr(message: str) -> None:
 def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | None = None, storage=None,
          study_name: str | None = None, cv: int = 5, config=None, use_generation: bool = False,
          seed: int = DEFAULT_SEED, echo=print, progress: bool = True, warn=_stderr,
-         generated_dir=None) -> TuneResult:
+         generated_dir=None, choices=None, metric=None) -> TuneResult:
     """Run one tuning worker; see the module docstring. Returns a :class:`TuneResult`.
 
     With ``use_generation``, the rows of ``generated_dir/generated_train.csv`` (see
     :func:`mathcls.generate.store.load_generated`) join the training part of every fold, never
     the validation part; copies of a validation row stay out of that fold's training part.
+    ``choices`` (:class:`mathcls.schema.DataChoices`, default the config's ``[data]``) picks the
+    columns; ``metric`` (default ``[run] metric``, else the data's default) is what trials maximise.
     """
     t_start = time.monotonic()
     deadline = None if timeout is None else t_start + float(timeout)
@@ -111,7 +115,12 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
     estimator.set_params(**trial_settings(model, valid))  # no checkpoints or logs from trials
     settings = tune_settings(cfg, model)
     space = space_from_config(model, cfg, valid)
-    comp = load_competition(data_dir, need_test=False)
+    from ..metrics import default_metric, get_metric
+    from ..schema import DataChoices
+
+    comp = load_competition(data_dir, need_test=False, choices=choices or DataChoices.from_config(cfg))
+    metric = get_metric(metric or cfg.get("run", {}).get("metric") or default_metric(comp.schema)).name
+    echo(comp.schema.describe())
     texts = comp.train[TEXT].tolist()
     y = comp.train[LABEL].to_numpy()
     extra, generation = None, "none"
@@ -140,7 +149,7 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
     name = study_name or f"{model}-{comp.data_hash[:8]}"
     attrs = {
         "model": model, "space": space_signature(space), "data_hash": comp.data_hash, "cv": cv, "seed": seed,
-        "folds_sha": folds_sha, "generation": generation,
+        "folds_sha": folds_sha, "generation": generation, "metric": metric,
         "base_params": json.dumps({k: encode_param(v) for k, v in base_params.items()}, sort_keys=True),
     }
     study, created = _open_study(opened.storage, name, attrs, opened.location, seed, settings["pruner"])
@@ -163,10 +172,12 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
         estimator, space, texts, y, fold,
         extra_texts=extra[0] if extra else None, extra_y=extra[1] if extra else None,
         extra_source=extra[2] if extra else None, deadline=deadline,
-        epoch_stride=MAX_EPOCHS_STRIDE if family.epoch_pruned else None,
+        # Epochs log F1 only: a probability metric is reported per fold.
+        epoch_stride=MAX_EPOCHS_STRIDE if family.epoch_pruned and metric != "log_loss" else None,
+        metric=metric,
     )
     worker = f"{os.uname().nodename}:{os.getpid()}"
-    reporter = _Reporter(n_trials, echo, progress, worker, space)
+    reporter = _Reporter(n_trials, echo, progress, worker, space, get_metric(metric).title)
     echo(f"Study {name!r} in {opened.location}: {_count(study, 'COMPLETE')} complete trials so far; "
          f"running {n_trials if n_trials is not None else 'unlimited'} trials"
          f"{f' within {timeout:g}s' if timeout else ''} ({cv} folds, {len(texts)} rows).")
@@ -196,6 +207,7 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
     # 5. outputs
     result = write_outputs(study, space, base_params, model, out, cv, comp.data_hash, opened)
     result.n_run = n_run
+    result.metric = metric
     if interrupted is not None:
         raise interrupted
     if result.best_value is None:
@@ -285,7 +297,7 @@ def _check_existing(summary, name: str, attrs: dict, location: str) -> None:
         return
     labels = {"model": "model family", "space": "search space", "data_hash": "training data", "cv": "fold count",
               "seed": "seed", "folds_sha": "folds", "generation": "set of generated rows (--use-generation)",
-              "base_params": "config parameters"}
+              "base_params": "config parameters", "metric": "metric"}
     for key, label in labels.items():
         if key in stored and stored[key] != attrs[key]:
             raise MathclsError(
@@ -315,8 +327,9 @@ def _requeue(study, trial_number: int | None, why: str) -> None:
 class _Reporter:
     """Study callback: one line per finished trial and a tqdm progress bar on stderr."""
 
-    def __init__(self, total, echo, progress: bool, worker: str, space: dict):
+    def __init__(self, total, echo, progress: bool, worker: str, space: dict, title: str = "F1-micro"):
         self.echo = echo
+        self.title = title
         self.worker = worker
         self.space = space
         self.bar = None
@@ -339,7 +352,8 @@ class _Reporter:
                 best = study.best_value
             except ValueError:
                 best = trial.value
-            head = f"Trial {trial.number}: F1-micro {trial.value:.4f} (best {best:.4f})"
+            # a lower-is-better metric is maximised negated; shown as itself
+            head = f"Trial {trial.number}: {self.title} {abs(trial.value):.4f} (best {abs(best):.4f})"
         elif state == optuna.trial.TrialState.PRUNED:
             scores = trial.user_attrs.get("fold_scores", [])
             head = f"Trial {trial.number}: pruned after {len(scores)} folds" + (
