@@ -203,8 +203,14 @@ def resolve_columns(train_cols, test_cols, sample_cols, choices: DataChoices, fi
     if sample_cols is not None and len(sample_cols) != 2 and not (choices.id and choices.target):
         raise DataError(f"{sample_f} has {len(sample_cols)} columns ({', '.join(sample_cols)}); mathcls predicts "
                         "one target, so a sample submission needs two (id, target), or set [data] id and target.")
-    ident = choices.id or (sample_cols[0] if sample_cols else None)
-    target = choices.target or (sample_cols[1] if sample_cols and len(sample_cols) > 1 else None)
+    first, second = (sample_cols + [None, None])[:2] if sample_cols else (None, None)
+    if (test_cols is not None and second in test_cols and second not in train_cols and first in train_cols
+            and first not in test_cols):
+        first, second = second, first  # a sample written target first: the id is the test file's column
+    ident = choices.id or (choices.target is None and first) or next(
+        (c for c in (sample_cols or []) if c != choices.target), None)
+    target = choices.target or next((c for c in (sample_cols or []) if c != ident), None) or (
+        second if choices.id is None else None)
     if target is None:  # no sample: the training column the test file lacks
         only_train = [c for c in train_cols if test_cols is None or c not in test_cols]
         target = "label" if "label" in only_train or len(only_train) != 1 else only_train[0]
