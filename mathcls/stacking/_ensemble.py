@@ -66,6 +66,20 @@ def check_base_list(bases, param_names) -> list[str]:
     return names
 
 
+def scores_text(stats: dict, metric: str) -> str:
+    """The run's metric and then the other F1, each as its title and value, for one log line."""
+    first = get_metric(metric)
+    second = get_metric("f1_macro" if first.name != "f1_macro" else "f1_micro")
+    return f"{first.title} {stats[first.name]:.4f}  {second.title} {stats[second.name]:.4f}"
+
+
+def _stack_scores(y, proba, classes, fit_seconds, meta) -> dict:
+    pred = classes[proba.argmax(1)]
+    scores = {"f1_micro": float(f1_score(y, pred, average="micro")), "f1_macro": float(f1_score(y, pred, average="macro")),
+              "fit_seconds": fit_seconds, "predict_rows_per_s": None, "meta": meta}
+    return {**scores, **{k: v for k, v in all_scores(y, proba, classes).items() if k not in scores}}
+
+
 class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
     """Stack text classifiers with a meta-learner trained on leak-free out-of-fold probabilities.
 
@@ -250,7 +264,7 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
                                           strategy=self.test_strategy, cache=cache, unlabeled=unlabeled,
                                           pseudo_rows=rows, verbose=self.verbose)
             stats = fitted[name].stats
-            _log(self.verbose, f"  {name:<14} OOF {self._scores_text(stats)}  fit {stats['fit_seconds']:.0f}s")
+            _log(self.verbose, f"  {name:<14} OOF {scores_text(stats, self.metric)}  fit {stats['fit_seconds']:.0f}s")
         self.estimators_ = {name: fitted[name].models for name, _ in bases}
         self.oof_proba_ = {name: fitted[name].oof for name, _ in bases}
         self.scores_ = {name: fitted[name].stats for name, _ in bases}
@@ -276,23 +290,9 @@ class StackingEnsemble(TextClassifierMixin, ClassifierMixin, _BaseComposition):
             self.stack_oof_proba_ = out_of_fold_proba(self.final_estimator, meta_X, y, SharedFolds(fold),
                                                       classes=self.classes_).proba
             self.final_estimator_ = clone(self.final_estimator).fit(meta_X, y)
-        pred = self.classes_[self.stack_oof_proba_.argmax(1)]
-        self.scores_["stack"] = {
-            "f1_micro": float(f1_score(y, pred, average="micro")),
-            "f1_macro": float(f1_score(y, pred, average="macro")),
-            "fit_seconds": round(time.perf_counter() - t0, 2),
-            "predict_rows_per_s": None,
-            "meta": getattr(self.final_estimator_, "kind_", type(self.final_estimator_).__name__),
-        }
-        self.scores_["stack"].update({k: v for k, v in all_scores(y, self.stack_oof_proba_, self.classes_).items()
-                                      if k not in self.scores_["stack"]})
-        _log(self.verbose, f"  {'stack':<14} OOF {self._scores_text(self.scores_['stack'])}")
-
-    def _scores_text(self, stats: dict) -> str:
-        """``F1-micro 0.8500  F1-macro 0.8000``: the run's metric first, then the other F1."""
-        first = get_metric(self.metric)
-        second = get_metric("f1_macro" if first.name != "f1_macro" else "f1_micro")
-        return f"{first.title} {stats[first.name]:.4f}  {second.title} {stats[second.name]:.4f}"
+        self.scores_["stack"] = _stack_scores(y, self.stack_oof_proba_, self.classes_, round(time.perf_counter() - t0, 2),
+                                              getattr(self.final_estimator_, "kind_", type(self.final_estimator_).__name__))
+        _log(self.verbose, f"  {'stack':<14} OOF {scores_text(self.scores_['stack'], self.metric)}")
 
     def base_predict_proba(self, X) -> dict:
         """Each base model's probabilities on ``X`` (fold-averaged or refitted), ``classes_`` order."""
