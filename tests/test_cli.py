@@ -110,10 +110,11 @@ TRAIN_OK = "Question,label\n" + "".join(f"Solve x+{i}=0,{i % 2}\n" for i in rang
 # (case, train.csv, test.csv, expected fragment)
 BAD_DATA = [
     ("missing train", None, "id,Question\n1,a\n", "has no train.csv"),
-    ("missing column", "Question,topic\na,0\n", None, "no column 'label'"),
+    ("missing column", "Question,topic\na,0\n", None, "no target column 'label'"),
     ("header only", "Question,label\n", None, "header but no rows"),
-    ("bad label", "Question,label\na,0\nb,x\n", None, "row 2 has label 'x'"),
-    ("label out of range", "Question,label\na,0\nb,8\n", None, "row 2 has label '8'"),
+    # labels are taken as they are ("x", 8): only an empty one is wrong
+    ("empty label", "Question,label\na,0\nb,\n", None, "row 2 has an empty label"),
+    ("one class", "Question,label\na,x\nb,x\n", None, "has only 1 class"),
     ("empty question", "Question,label\na,0\n,1\n", None, "row 2 has an empty Question"),
 ]
 
