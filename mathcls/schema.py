@@ -216,7 +216,8 @@ def resolve_columns(train_cols, test_cols, sample_cols, choices: DataChoices, fi
         target = "label" if "label" in only_train or len(only_train) != 1 else only_train[0]
     if ident is None:
         only_test = [c for c in (test_cols or []) if c not in train_cols]
-        ident = only_test[0] if len(only_test) == 1 else "id"
+        named = [c for c in (test_cols or []) if c.lower() == "id" or c.lower().endswith(("_id", "id"))]
+        ident = only_test[0] if len(only_test) == 1 else (named[0] if named else "id")
     if sample_cols is not None and test_cols is not None and ident not in test_cols:
         raise DataError(f"{sample_f} names the id column {ident!r}, which {test_f} does not have (it has "
                         f"{', '.join(test_cols)}); use the files of one competition, or set [data] id.")

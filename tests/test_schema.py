@@ -100,6 +100,16 @@ def test_schema_is_read_from_the_files(tmp_path):
     assert one.schema.text == ("title",) and one.train["Question"].iloc[0] == row["title"]
 
 
+def test_without_a_sample_the_target_is_the_column_test_lacks():
+    from mathcls.schema import resolve_columns
+
+    files = {"train": "train.csv", "test": "test.csv"}
+    got = resolve_columns(["id", "problem", "type"], ["id", "problem"], None, DataChoices(), files)
+    assert got == ("id", "type", ("problem",), ("id", "type"))
+    got = resolve_columns(["problem", "level", "type"], ["qid", "problem", "level"], None, DataChoices(), files)
+    assert got[:3] == ("qid", "type", ("problem", "level"))
+
+
 def test_the_kasut_layout_keeps_its_hash_names_and_metric(competition_dir):
     from mathcls.metrics import default_metric
 
