@@ -116,7 +116,7 @@ class Schema:
                    tuple(payload.get("submission_columns") or ()), names)
 
     def write(self, folder) -> None:
-        from .config import write_json
+        from .atomic import write_json
 
         write_json(f"{folder}/{SCHEMA_FILE}", self.to_json())
 

@@ -30,6 +30,7 @@ def explore(data_dir, images, json_path, tokenizer, n_examples, text_columns, co
     """
     from ..atomic import write_json
     from ..checks import check_output_file, check_output_folder
+    from ..config import load_config
     from ..explore import explore as run_explore
     from ..explore import format_report
     from ..schema import DataChoices
@@ -38,8 +39,6 @@ def explore(data_dir, images, json_path, tokenizer, n_examples, text_columns, co
         check_output_file(json_path, "JSON report file")
     if images:
         check_output_folder(images, None, "Images folder")
-    from ..config import load_config
-
     choices = DataChoices.from_config(load_config(config), text_columns)
     report = run_explore(data_dir, tokenizer=tokenizer, images=images, n_examples=n_examples, choices=choices)
     click.echo(format_report(report))
