@@ -101,6 +101,13 @@ def default_metric(schema) -> str:
 
 
 def all_scores(y, proba, classes) -> dict:
-    """Every registered metric of ``proba`` (columns = ``classes``) against the labels ``y``."""
+    """Every registered metric of ``proba`` (columns = ``classes``) against the labels ``y``, and
+    ``per_class_f1``: each class's F1 (keyed by the class as text)."""
     y_idx = np.searchsorted(np.asarray(classes), np.asarray(y)) if len(classes) else np.asarray(y)
-    return {name: round(m.score(y_idx, proba), 6) for name, m in METRICS.items()}
+    scores = {name: round(m.score(y_idx, proba), 6) for name, m in METRICS.items()}
+    pred = np.argmax(proba, axis=1)
+    tp = np.bincount(y_idx[pred == y_idx], minlength=len(classes))
+    both = np.bincount(y_idx, minlength=len(classes)) + np.bincount(pred, minlength=len(classes))
+    f1 = np.divide(2 * tp, both, out=np.zeros(len(classes)), where=both > 0)
+    scores["per_class_f1"] = {str(c): round(float(v), 4) for c, v in zip(np.asarray(classes).tolist(), f1)}
+    return scores

@@ -140,14 +140,22 @@ def leaderboard_metrics(metric: str) -> list[str]:
     return [metric, "f1_macro" if metric != "f1_macro" else "f1_micro"]
 
 
-def _leaderboard(scores: dict, test_rows_per_s: float | None, metric: str = "f1_micro") -> pd.DataFrame:
+#: Prefix of the leaderboard's per-class columns (``f1 Geometry``); the printed summary leaves them out.
+PER_CLASS = "f1 "
+
+
+def _leaderboard(scores: dict, test_rows_per_s: float | None, metric: str = "f1_micro", schema=None) -> pd.DataFrame:
+    """One row per model: the metric and the other F1, seconds, speed, then each class's F1 by its name."""
     from .metrics import get_metric
 
     shown = leaderboard_metrics(metric)
     rows = []
     for name, s in scores.items():
+        per_class = {f"{PER_CLASS}{schema.class_name(_as_label(c, schema)) if schema else c}": v
+                     for c, v in (s.get("per_class_f1") or {}).items()}
         rows.append({"model": name, **{f"oof_{m}": round(s[m], 4) for m in shown}, "fit_seconds": s["fit_seconds"],
-                     "predict_rows_per_s": test_rows_per_s if name == "stack" else s.get("predict_rows_per_s")})
+                     "predict_rows_per_s": test_rows_per_s if name == "stack" else s.get("predict_rows_per_s"),
+                     **per_class})
     ascending = not get_metric(metric).greater_is_better
     return pd.DataFrame(rows).sort_values(f"oof_{metric}", ascending=ascending).reset_index(drop=True)
 
@@ -441,7 +449,7 @@ def _submission_step(run: _Run, stack, scores: dict, key: StageKey, run_plan=Non
     validate_submission(sub, comp.test[ID], sample_ids, schema=comp.schema)
     write_csv_atomic(proba_frame(comp.test[ID], proba, stack.classes_, comp.schema.id), out / "test_proba.csv")
     write_csv_atomic(sub, out / "submission.csv")
-    board = _leaderboard(scores, rows_per_s, run.metric)
+    board = _leaderboard(scores, rows_per_s, run.metric, comp.schema)
     if run_plan is not None:  # planned vs actual seconds, and the models that did not finish
         board = run_plan.leaderboard(board)
     write_csv_atomic(board, out / "leaderboard.csv")
@@ -543,9 +551,15 @@ def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240, config=None,
     return build(data, out, config=config, base_config=builtin_config("demo"), echo=echo, **build_options)
 
 
+def _as_label(text: str, schema):
+    """A class as text (a JSON key) back in the schema's form."""
+    return int(text) if schema.label_kind == "int" else text
+
+
 def summary(result: RunResult) -> str:
-    lines = ["", "Leaderboard (out-of-fold, same folds for every model):",
-             result.leaderboard.to_string(index=False), ""]
+    board = result.leaderboard[[c for c in result.leaderboard.columns if not str(c).startswith(PER_CLASS)]]
+    lines = ["", "Leaderboard (out-of-fold, same folds for every model; per-class F1 in leaderboard.csv):",
+             board.to_string(index=False), ""]
     if "plan" in result.extra:
         lines += [result.extra["plan"], ""]
     if result.test_f1_micro is not None:

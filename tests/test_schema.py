@@ -208,6 +208,8 @@ def test_run_train_predict_evaluate_explore(tmp_path, classes, columns, metric):
     board = pd.read_csv(out / "leaderboard.csv")
     shown = metric or "accuracy"
     assert board.columns[1] == f"oof_{shown}" and set(board["model"]) == {"word", "char", "stack"}
+    assert {f"f1 {c}" for c in classes} <= set(board.columns)  # each class's F1, by its name
+    assert "f1 " not in result.output.split("Leaderboard")[1].split("Submission:")[0]  # not in the printed one
     values = board[f"oof_{shown}"].tolist()
     assert values == sorted(values, reverse=not shown == "log_loss")
     schema = json.loads((out / "schema.json").read_text())
