@@ -39,7 +39,7 @@ def tests_postgres(session):
     )
 
 
-@nox.session(name="tests-lowest")
+@nox.session(name="tests-lowest", reuse_venv=False)  # a reused one keeps newer versions it once had
 def tests_lowest(session):
     """The fast tests (`-m "not slow"`) with the lowest version pyproject.toml allows of every direct
     dependency (uv's `--resolution lowest-direct`), so its floors are true.

@@ -63,6 +63,9 @@ class Family:
     epoch_pruned : bool
         Trials report validation F1-micro per epoch through ``callbacks`` and are pruned per epoch
         (otherwise per fold).
+    uses_cache : bool
+        Whether the family writes mathcls's on-disk cache (tokenised texts, frozen embeddings), so
+        commands check that the cache folder is writable before any work.
     base : bool
         Whether a config model (``[models.<name>]``) may be of this family; the stack and its
         meta-learner are families of model folders only.
@@ -76,6 +79,7 @@ class Family:
     probe_rows: tuple[int, ...] = (32,)
     trial_settings: Mapping = field(default_factory=dict)
     epoch_pruned: bool = False
+    uses_cache: bool = False
     base: bool = True
 
     # ---- the estimator ----
@@ -192,10 +196,11 @@ for _family in (
            probe_rows=(600, 1200)),
     Family("transformer", "mathcls.models.transformer:TransformerClassifier", space=f"{_SPACES}:transformer_space",
            budget_keys=("epochs", "max_length"), cost=f"{_COSTS}:transformer_cost",
-           trial_settings={"output_dir": None, "logging_dir": None, "progress_bar": False}, epoch_pruned=True),
+           trial_settings={"output_dir": None, "logging_dir": None, "progress_bar": False}, epoch_pruned=True,
+           uses_cache=True),
     Family("setfit", "mathcls.models.setfit:SetFitClassifier", space=f"{_SPACES}:setfit_space",
            budget_keys=("max_length", "body_epochs", "max_pairs"), cost=f"{_COSTS}:setfit_cost",
-           trial_settings={"progress_bar": False}),
+           trial_settings={"progress_bar": False}, uses_cache=True),
     Family("stack", "mathcls.stacking._ensemble:StackingEnsemble", base=False),
     Family("meta-lgbm", "mathcls.stacking._meta_learner:MetaLGBMClassifier", base=False),
 ):

@@ -269,9 +269,10 @@ def _check_before_data(config, base_config, models, params_from, out: Path, text
     if params_from and not Path(params_from).is_dir():
         raise MathclsError(f"--params-from folder {params_from} does not exist; pass the folder `mathcls tune` wrote into.")
     from .checks import check_cache_folder, check_output_folder
+    from .families import get_family
 
     check_output_folder(out, "run", "Run folder")
-    if any(cfg["models"][name]["family"] != "tfidf" for name in names):
+    if any(get_family(cfg["models"][name]["family"]).uses_cache for name in names):
         check_cache_folder()
     return cfg, names
 

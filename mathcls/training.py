@@ -158,6 +158,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     training folds only and the final fit.
     """
     from .checks import check_cache_folder, check_output_folder
+    from .families import get_family
     from .metrics import default_metric, get_metric
     from .persist import save_model
     from .schema import DataChoices
@@ -166,7 +167,7 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     family, params = resolve_params(model, config, params_file, overrides)
     estimator = make_model(family, params)  # rejects unknown parameter names and bad values before loading data
     check_output_folder(out, "model", "Model folder")
-    if family != "tfidf":
+    if get_family(family).uses_cache:
         check_cache_folder()
     comp = load_competition(data_dir, need_test=False, choices=DataChoices.from_config(cfg, text_columns))
     echo(comp.schema.describe())

@@ -49,6 +49,7 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
     """
     from ..checks import check_cache_folder, check_output_folder
     from ..config import DEFAULT_CV, load_config, model_entry
+    from ..families import tunable_family
     from ..metrics import get_metric
     from ..schema import DataChoices
     from ..tuning.run import tune as run_tune
@@ -61,8 +62,8 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
         name, model, entry = model_entry(cfg, model, config)
         config = {"models": {model: entry}}
         cv = cfg.get("cv", DEFAULT_CV) if cv is None else cv  # the schema has checked it
-    cv = 5 if cv is None else cv
-    if model != "tfidf":
+    cv = DEFAULT_CV if cv is None else cv
+    if tunable_family(model).uses_cache:  # an unknown or untunable family: one sentence
         check_cache_folder()
     result = run_tune(
         model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
