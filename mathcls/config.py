@@ -123,7 +123,9 @@ def _schema() -> Table:
         "models": Table(each=model, what="a table of [models.<name>] sections"),
         "stack": Table(_stack_keys),
         "generation": Table({"enabled": ["boolean"], "per_class": [Interval(Integral, 0, None)], "balance": ["boolean"],
-                             "augment_per_row": [Interval(Integral, 0, None)]}),
+                             "augment_per_row": [Interval(Integral, 0, None)],
+                             # the data's classes -> the generator's Kasut topic ids (mathcls.generate)
+                             "topics": Table(free=True, what="a table of \"<class>\" = <topic id 0..7>")}),
     }, what="a table")
 
 

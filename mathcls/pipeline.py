@@ -314,7 +314,8 @@ def _generation_step(run: _Run, generated_dir) -> None:
         if run.state.announce("generate", key, run.echo, outputs=[generated_dir / GENERATED_FILE]):
             _generate(run, generated_dir)
             run.state.record("generate", key)
-    gen = load_generated(generated_dir, train_sha256=run.comp.train_sha256, n_train=len(run.comp.train))
+    gen = load_generated(generated_dir, train_sha256=run.comp.train_sha256, n_train=len(run.comp.train),
+                         schema=run.comp.schema, topics=_topics(run.cfg))
     run.generated_dir = Path(generated_dir)
     run.extra = (gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy())
     run.rows = digest([texts_sha256(run.extra[0], run.extra[1].tolist()), run.extra[2].tolist()])
@@ -330,7 +331,12 @@ def _generate(run: _Run, folder: Path) -> None:
     balance = bool(gen_cfg.get("balance", False))
     build_generated(folder, procedural=bool(per_class) or balance, per_class=per_class or None, balance=balance,
                     augment_per_row=int(gen_cfg.get("augment_per_row", 0) or 0), data_dir=run.comp.root,
-                    seed=run.seed, echo=run.echo, choices=DataChoices.from_config(run.cfg))
+                    seed=run.seed, echo=run.echo, choices=DataChoices.from_config(run.cfg), topics=_topics(run.cfg))
+
+
+def _topics(cfg: dict) -> dict | None:
+    """``[generation] topics``: the data's classes -> the generator's topic ids, or None."""
+    return cfg.get("generation", {}).get("topics") or None
 
 
 def _params_step(run: _Run, folds: StageKey, params_from, tune_models: bool, run_plan=None) -> dict:
@@ -389,7 +395,7 @@ def _tune(run: _Run, name: str, key: StageKey, cfg: dict) -> dict | None:
                   timeout=settings.get("timeout") or None, study_name=f"{name}-{key.digest[:12]}", cv=run.cv,
                   config={"models": {family: section}}, use_generation=run.extra is not None,
                   generated_dir=run.generated_dir, seed=run.seed, echo=run.echo, progress=False,
-                  choices=DataChoices.from_config(run.cfg), metric=run.metric)
+                  choices=DataChoices.from_config(run.cfg), metric=run.metric, topics=_topics(run.cfg))
     best = tune_out / "best_params.json"
     if not best.is_file():
         return None
@@ -488,7 +494,12 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     if use_generation:
         from .generate import why_generation_is_off
 
-        off = why_generation_is_off(run.comp.schema)
+        off = why_generation_is_off(run.comp.schema, _topics(cfg))
+        gen_cfg = cfg.get("generation", {})
+        if _topics(cfg) and not off and (gen_cfg.get("balance") or gen_cfg.get("augment_per_row")):
+            off = "[generation] topics relabels procedural rows only; set balance = false and augment_per_row = 0"
+        if off and _topics(cfg):  # a mapping the user wrote that cannot work: an error, before any work
+            raise MathclsError(f"Config: {off}.")
         if off:
             echo(f"Generation: off ({off}).")
             use_generation = False

@@ -178,7 +178,8 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     if use_generation:
         from .generate.store import load_generated
 
-        gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts))
+        gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts), schema=comp.schema,
+                             topics=cfg.get("generation", {}).get("topics"))
         extra_texts, extra_y, extra_source = gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy()
         echo(f"Adding {len(extra_texts)} generated rows to training ({int((extra_source >= 0).sum())} augmented).")
     result = TrainResult(Path(out), params, n_rows=len(texts))

@@ -262,3 +262,22 @@ def test_kasut_folds_do_not_depend_on_the_schema(real_data):
     raw = pd.read_csv(real_data / "train.csv")
     assert comp.schema.kasut and comp.train["label"].tolist() == raw["label"].tolist()
     assert (make_folds(comp.train["label"].to_numpy(), 4, 42) == make_folds(raw["label"].to_numpy(), 4, 42)).all()
+
+
+def test_a_topic_mapping_turns_generated_rows_into_the_data_classes(tmp_path):
+    root, _ = write_folder(tmp_path / "d", STRING_CLASSES)
+    config = tmp_path / "tiny.toml"
+    mapping = '[generation]\nper_class = 4\n[generation.topics]\n"Algebra" = 0\n"Geometry" = 1\n'
+    config.write_text(TINY + mapping)
+    out = tmp_path / "run"
+    result = _cli("run", "--data", root, "--out", out, "--config", config, "--use-generation")
+    assert result.exit_code == 0, result.output
+    assert "Generation: off" not in result.output
+    # 4 rows per mapped topic (minus duplicates), as the data's own labels
+    assert "Using 8 generated rows in the training folds." in result.output
+    assert pd.read_csv(out / "generated" / "generated_train.csv")["label"].isin([0, 1]).all()  # stored as topic ids
+    bad = tmp_path / "bad.toml"
+    bad.write_text(TINY + '[generation.topics]\n"Topology" = 7\n')
+    result = _cli("run", "--data", root, "--out", tmp_path / "run2", "--config", bad, "--use-generation")
+    assert result.exit_code == 1 and "names 'Topology', which is not a class" in result.stderr
+    assert not (tmp_path / "run2" / "folds.json").exists()

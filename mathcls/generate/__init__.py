@@ -28,23 +28,54 @@ from .store import GENERATED_FILE, MANIFEST_FILE, dedupe, generated_dir, load_ge
 __all__ = [
     "generate", "generate_topic", "balance_counts", "augment", "llm_generate", "topic_slug",
     "dedupe", "write_generated", "load_generated", "generated_dir", "build_generated", "make_demo_competition",
-    "GENERATED_FILE", "MANIFEST_FILE", "why_generation_is_off",
+    "GENERATED_FILE", "MANIFEST_FILE", "why_generation_is_off", "check_topics", "relabel_topics",
 ]
 
 
-def why_generation_is_off(schema) -> str | None:
+def why_generation_is_off(schema, topics=None) -> str | None:
     """Why generated rows cannot join a competition with ``schema`` (one clause), or None when they can.
 
     The generator writes rows for the 8 Kasut math topics under their ids 0..7, so its rows mean
-    something only to a competition whose classes are exactly those ids.
+    something only to a competition whose classes are exactly those ids, or through ``topics``
+    (``[generation] topics``: class -> topic id), which relabels the rows of the mapped topics.
     """
     from ..labels import LABELS
 
+    if topics:
+        return check_topics(schema, topics)
     if schema is None or (schema.label_kind == "int" and list(schema.classes) == LABELS):
         return None
     shown = ", ".join(map(str, schema.classes[:4])) + (", ..." if len(schema.classes) > 4 else "")
     return (f"the generator writes the 8 Kasut math topics as labels 0..7, and this data's {len(schema.classes)} "
-            f"classes are {shown}")
+            f"classes are {shown}; map classes to topics with [generation] topics = {{\"<class>\" = <topic id>}}")
+
+
+def check_topics(schema, topics: dict) -> str | None:
+    """What is wrong with a ``[generation] topics`` mapping for ``schema`` (one clause), or None."""
+    from ..labels import LABELS
+
+    known = {str(c) for c in schema.classes} if schema is not None else set()
+    for cls, topic in topics.items():
+        if schema is not None and str(cls) not in known:
+            return f"[generation] topics names {cls!r}, which is not a class of the training file"
+        if isinstance(topic, bool) or not isinstance(topic, int) or topic not in LABELS:
+            return f"[generation] topics maps {cls!r} to {topic!r}, but topics are the ids 0..7"
+    if len(set(topics.values())) != len(topics):
+        return "[generation] topics maps two classes to one topic; give each topic one class"
+    return None
+
+
+def relabel_topics(df: pd.DataFrame, schema, topics: dict | None) -> pd.DataFrame:
+    """Generated rows with topic ids turned into the data's classes by ``topics``; rows of topics
+    no class maps to are dropped. Without ``topics`` the rows are returned unchanged."""
+    if not topics:
+        return df
+    to_class = {int(t): next(c for c in schema.classes if str(c) == str(cls)) for cls, t in topics.items()}
+    labels = pd.Series(df[LABEL]).map(lambda v: to_class.get(int(v)) if str(v).lstrip("-").isdigit() else None)
+    keep = labels.notna().to_numpy()
+    out = df.loc[keep].copy()
+    out[LABEL] = np.asarray(labels[keep].tolist(), dtype=schema.classes_array.dtype)
+    return out.reset_index(drop=True)
 
 
 def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, seed: int = 0) -> Path:
@@ -87,7 +118,7 @@ def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, see
 def build_generated(out_dir, procedural: bool = True, per_class: int | None = None, balance: bool = False,
                     augment_per_row: int = 0, augment_fraction: float = 1.0, data_dir=None, seed: int = 0,
                     llm_url: str | None = None, llm_per_class: int = 0, progress: bool = False, echo=print,
-                    choices=None) -> dict:
+                    choices=None, topics=None) -> dict:
     """What ``mathcls generate`` does: procedural rows (``per_class`` per topic, or topped up to the
     largest class with ``balance``), augmented copies of ``data_dir/train.csv`` rows, optional LLM
     rows; deduplicated against the competition's train and test questions; written with
@@ -100,9 +131,13 @@ def build_generated(out_dir, procedural: bool = True, per_class: int | None = No
     comp = None
     if data_dir is not None:
         comp = load_competition(data_dir, need_test=False, choices=choices)
-        off = why_generation_is_off(comp.schema)
+        off = why_generation_is_off(comp.schema, topics)
         if off:
             raise MathclsError(f"Cannot generate rows for {data_dir}: {off}.")
+    if topics and (balance or augment_per_row or llm_url):
+        # Rows are written as topic ids and relabelled when read; only procedural rows are topic ids.
+        raise MathclsError("[generation] topics relabels procedural rows only; set balance = false and "
+                           "augment_per_row = 0 (and no LLM endpoint) with it.")
     if (balance or augment_per_row) and comp is None:
         raise MathclsError("--balance and -a need the training data; pass --data DIR with train.csv.")
     against = []
@@ -114,6 +149,8 @@ def build_generated(out_dir, procedural: bool = True, per_class: int | None = No
             counts = balance_counts(comp.train[LABEL], target=per_class)
         else:
             counts = per_class if per_class is not None else 200
+        if topics:  # only the topics some class maps to
+            counts = {int(t): int(counts) for t in topics.values()}
         gen = generate(per_class=counts, seed=seed, exclude=against, progress=progress)
         echo(f"Generated {len(gen)} procedural rows.")
         parts.append(gen)

@@ -78,9 +78,10 @@ def write_generated(df: pd.DataFrame, out_dir, against=(), manifest: dict | None
 
 
 def load_generated(path: str | os.PathLike | None = None, train_sha256: str | None = None,
-                   n_train: int | None = None) -> pd.DataFrame:
+                   n_train: int | None = None, schema=None, topics=None) -> pd.DataFrame:
     """Read ``<path>/generated_train.csv`` as ``Question`` (str), ``label`` (int 0..7) and
-    ``source`` (int; ``-1`` for rows without a source row).
+    ``source`` (int; ``-1`` for rows without a source row); with ``topics`` (``[generation]
+    topics``) the labels become ``schema``'s classes (see :func:`mathcls.generate.relabel_topics`).
 
     With ``train_sha256``, augmented rows (``source >= 0``) must come from that training file
     (recorded in ``generated.json``); with ``n_train``, their source rows must exist.
@@ -116,6 +117,10 @@ def load_generated(path: str | os.PathLike | None = None, train_sha256: str | No
                     f"The augmented rows in {folder} were made from a different train.csv; "
                     f"re-run `mathcls generate -a --data DIR --out {folder}`."
                 )
+    if topics:
+        from . import relabel_topics
+
+        out = relabel_topics(out, schema, topics)
     return out
 
 

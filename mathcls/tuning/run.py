@@ -86,7 +86,7 @@ def _stderr(message: str) -> None:
 def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | None = None, storage=None,
          study_name: str | None = None, cv: int = 5, config=None, use_generation: bool = False,
          seed: int = DEFAULT_SEED, echo=print, progress: bool = True, warn=_stderr,
-         generated_dir=None, choices=None, metric=None) -> TuneResult:
+         generated_dir=None, choices=None, metric=None, topics=None) -> TuneResult:
     """Run one tuning worker; see the module docstring. Returns a :class:`TuneResult`.
 
     With ``use_generation``, the rows of ``generated_dir/generated_train.csv`` (see
@@ -128,7 +128,8 @@ def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | 
         from ..data import texts_sha256
         from ..generate.store import load_generated
 
-        gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts))
+        gen = load_generated(generated_dir, train_sha256=comp.train_sha256, n_train=len(texts), schema=comp.schema,
+                             topics=topics or cfg.get("generation", {}).get("topics"))
         extra = (gen[TEXT].tolist(), gen[LABEL].to_numpy(), gen[SOURCE].to_numpy())
         generation = texts_sha256(extra[0], extra[1])[:16]
         echo(f"Adding {len(extra[0])} generated rows to the training folds ({int((extra[2] >= 0).sum())} augmented).")
