@@ -23,7 +23,16 @@ from ..data import DEMO_ANSWERS_FILE, ID, LABEL, SAMPLE_FILE, SOURCE, TEST_FILE,
 from .augment import augment
 from .engine import balance_counts, generate, generate_topic
 from .llm import llm_generate
-from .store import GENERATED_FILE, MANIFEST_FILE, dedupe, generated_dir, load_generated, topic_slug, write_generated
+from .store import (
+    GENERATED_FILE,
+    MANIFEST_FILE,
+    dedupe,
+    generated_dir,
+    load_generated,
+    relabel_topics,
+    topic_slug,
+    write_generated,
+)
 
 __all__ = [
     "generate", "generate_topic", "balance_counts", "augment", "llm_generate", "topic_slug",
@@ -63,19 +72,6 @@ def check_topics(schema, topics: dict) -> str | None:
     if len(set(topics.values())) != len(topics):
         return "[generation] topics maps two classes to one topic; give each topic one class"
     return None
-
-
-def relabel_topics(df: pd.DataFrame, schema, topics: dict | None) -> pd.DataFrame:
-    """Generated rows with topic ids turned into the data's classes by ``topics``; rows of topics
-    no class maps to are dropped. Without ``topics`` the rows are returned unchanged."""
-    if not topics:
-        return df
-    to_class = {int(t): next(c for c in schema.classes if str(c) == str(cls)) for cls, t in topics.items()}
-    labels = pd.Series(df[LABEL]).map(lambda v: to_class.get(int(v)) if str(v).lstrip("-").isdigit() else None)
-    keep = labels.notna().to_numpy()
-    out = df.loc[keep].copy()
-    out[LABEL] = np.asarray(labels[keep].tolist(), dtype=schema.classes_array.dtype)
-    return out.reset_index(drop=True)
 
 
 def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, seed: int = 0) -> Path:

@@ -118,10 +118,21 @@ def load_generated(path: str | os.PathLike | None = None, train_sha256: str | No
                     f"re-run `mathcls generate -a --data DIR --out {folder}`."
                 )
     if topics:
-        from . import relabel_topics
-
         out = relabel_topics(out, schema, topics)
     return out
+
+
+def relabel_topics(df: pd.DataFrame, schema, topics: dict | None) -> pd.DataFrame:
+    """Generated rows with topic ids turned into the data's classes by ``topics``; rows of topics
+    no class maps to are dropped. Without ``topics`` the rows are returned unchanged."""
+    if not topics:
+        return df
+    to_class = {int(t): next(c for c in schema.classes if str(c) == str(cls)) for cls, t in topics.items()}
+    labels = pd.Series(df[LABEL]).map(lambda v: to_class.get(int(v)) if str(v).lstrip("-").isdigit() else None)
+    keep = labels.notna().to_numpy()
+    out = df.loc[keep].copy()
+    out[LABEL] = np.asarray(labels[keep].tolist(), dtype=schema.classes_array.dtype)
+    return out.reset_index(drop=True)
 
 
 def _manifest(folder: Path) -> dict:
