@@ -42,6 +42,9 @@ CLOCK: FakeClock | None = None
 #: Fits under the budget (the folds, not the probe) run this many times slower, as on a machine that
 #: got busier after it was measured.
 FOLD_SLOWDOWN = 1.0
+#: A one-off slowdown of single fits under the budget: {index among those fits: factor}, as when
+#: the machine is briefly shared.
+ONE_OFF: dict[int, float] = {}
 #: One entry per fit: rows, whether a budget callback was attached, batches run, how it ended.
 FITS: list[dict] = []
 
@@ -85,10 +88,11 @@ class SlowClassifier(TextClassifierMixin, ClassifierMixin, BaseEstimator):
         texts, classes, y_idx = self._check_fit_input(X, y)
         record = {"rows": len(texts), "budgeted": any(n == "time_budget" for n, _ in self.callbacks or []),
                   "batches": 0, "epochs": self.epochs, "ended": "running"}
+        index = sum(f["budgeted"] for f in FITS)
         FITS.append(record)
         self._notify("on_train_begin")
         n_batches = math.ceil(len(texts) / self.batch_size)
-        seconds = self.batch_seconds * (FOLD_SLOWDOWN if record["budgeted"] else 1.0)
+        seconds = self.batch_seconds * (FOLD_SLOWDOWN * ONE_OFF.get(index, 1.0) if record["budgeted"] else 1.0)
         step = 0
         try:
             for epoch in range(1, self.epochs + 1):

@@ -302,6 +302,7 @@ def fake(monkeypatch):
     clock = fake_models.FakeClock()
     monkeypatch.setattr(fake_models, "CLOCK", clock)
     monkeypatch.setattr(fake_models, "FOLD_SLOWDOWN", 1.0)
+    monkeypatch.setattr(fake_models, "ONE_OFF", {})
     fake_models.FITS.clear()
     return clock
 
@@ -440,6 +441,57 @@ def test_a_late_model_is_given_up_after_its_fold_and_a_rerun_with_more_time_resu
     board = pd.read_csv(out / "leaderboard.csv").set_index("model")
     assert board.loc["slow", "status"] == "finished" and board.loc["slow", "oof_f1_micro"] > 0.5
     assert_valid_submission(out, comp)
+
+
+def test_a_model_dropped_after_a_one_off_slow_fold_comes_back_when_time_allows(comp, tmp_path, fake, monkeypatch):
+    # 4 folds of 120 rows, 15 batches each: "first" 15 s per fold, "second" 60 s. The machine is
+    # busy during first's fold 1 (5x: 75 s): at that pace second (1200 s) is dropped. Folds 2 and 3
+    # run at the measured speed; the median of the folds prices second at its 240 s again, it comes
+    # back and finishes, within the limit.
+    monkeypatch.setattr(fake_models, "ONE_OFF", {0: 5.0})
+    cfg = fake_config(cv=4, params={"batch_seconds": 4.0})
+    cfg["models"]["second"] = cfg["models"].pop("slow") | {"priority": 3}
+    cfg["models"]["first"] = {"family": "slow", "priority": 2, "params": {"batch_seconds": 1.0}}
+    lines = []
+    _, budget = run_fake(comp, tmp_path / "run", cfg, 600, fake, lines)
+    text = "\n".join(lines)
+    assert "re-planned after fold 1 of first: second dropped" in text
+    assert re.search(r"re-planned after fold [23] of first: second fits now", text)
+    board = pd.read_csv(tmp_path / "run" / "leaderboard.csv").set_index("model")
+    assert (board.loc[["tfidf", "first", "second"], "status"] == "finished").all()
+    assert len(budgeted_fits()) == 8
+    assert budget.elapsed() <= 600
+
+
+def test_the_planner_readmits_a_dropped_model_and_ignores_one_slow_fold():
+    a, b = plan_model("a", 1, [100]), plan_model("b", 2, [300])
+    planner = Planner([a, b], cv=4, stack_base=0)
+    planner.choose(2000)
+    a.status = "running"
+    planner.observe_folds(a, [400], include_once=True)  # 4x: b needs 4800 s, dropped
+    assert planner.choose(1500) == ["b dropped (needs 80.0 min at the least)"]
+    planner.observe_folds(a, [400, 100, 100], include_once=True)  # the median fold ran as measured
+    assert planner.factor("f") == 1.0
+    assert planner.choose(1400) == ["b fits now: size=0"]
+
+
+def test_a_first_fold_with_one_off_work_speaks_for_the_family_only_until_a_plain_fold():
+    spec = ModelSpec(name="e", family="f", priority=1, order=1, params={})
+    e = ModelPlan(spec, [Option({}, Cost(fold=10, once=100))], choice=0)
+    planner = Planner([e], cv=4, stack_base=0)
+    planner.observe_folds(e, [330], include_once=True)  # encoding every text took 3x its plan
+    assert planner.factor("f") == 3.0
+    planner.observe_folds(e, [330, 10], include_once=True)
+    assert planner.factor("f") == 1.0
+
+
+def test_a_run_spends_most_of_its_limit_when_settings_can_fill_it(comp, tmp_path, fake):
+    # 2 folds of 80 rows, 10 batches of 1 s: 20 s per epoch for both folds; any epoch count up to 40
+    cfg = fake_config(params={"batch_seconds": 1.0}, budget={"epochs": [1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 18]})
+    cfg["models"]["slow2"] = {"family": "slow", "priority": 3, "params": {"batch_seconds": 1.0, "epochs": 1},
+                              "budget": {"epochs": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 14, 16]}}
+    _, budget = run_fake(comp, tmp_path / "run", cfg, 600, fake)
+    assert 0.85 * 600 <= budget.elapsed() <= 600
 
 
 def test_the_limit_is_in_no_stage_key_a_rerun_with_more_time_reuses_every_stage(comp, tmp_path, fake):

@@ -12,8 +12,10 @@ The rule, applied to the models that have not run yet each time a model finishes
 A model's cost includes what the final stack spends on it. Only :data:`FILL` of the time left is
 planned, and the stack's share is counted with :data:`STACK_SAFETY`, because measurements on a
 shared machine vary. After every fold the run compares actual with planned time: a family that
-runs slower (or faster) than measured has its later estimates scaled by the observed ratio, and the
-model in flight is stopped at once when it can no longer finish before the deadline.
+runs slower (or faster) than measured has its later estimates scaled by the median observed ratio
+of its folds (robust to one slow fold), and the model in flight is stopped at once when it can no
+longer finish before the deadline. Each re-plan starts again from every model that has not run:
+one dropped earlier comes back as soon as it fits in what is left.
 """
 
 from __future__ import annotations
@@ -114,6 +116,7 @@ class Planner:
         self.meta_on = self.meta_seconds == 0
         self.forced: set[str] = set()
         self.factors: dict[str, float] = {}
+        self.ratios: dict[str, dict[str, list[float]]] = {}  # family -> model -> observed/planned per fold
 
     def model(self, name: str) -> ModelPlan:
         return next(m for m in self.models if m.name == name)
@@ -210,10 +213,36 @@ class Planner:
 
     # ---- observing ----
     def observe(self, m: ModelPlan, seconds: float, folds: int, include_once: bool) -> None:
-        """Record that ``folds`` folds of ``m`` took ``seconds``, and learn its family's speed."""
+        """Record that ``folds`` folds of ``m`` took ``seconds`` together (their times one by one
+        unknown), and learn its family's speed."""
         planned = m.option.cost.fold * folds + (m.option.cost.once if include_once else 0.0)
         if planned > 0 and seconds > 0 and folds > 0:
-            self.factors[m.family] = min(5.0, max(0.2, seconds / planned))
+            self._record(m, [seconds / planned])
+
+    def observe_folds(self, m: ModelPlan, fold_seconds, include_once: bool) -> None:
+        """Record the seconds each finished fold of ``m`` took (the first one with the model's
+        one-off work when ``include_once``), and learn its family's speed.
+
+        The family's factor is the median of its folds' observed/planned ratios, so one fold slowed
+        by a briefly busy machine does not reprice the rest of the run. A first fold carrying one-off
+        work (frozen embeddings of every question) speaks for the family only until a plain fold is
+        seen: its time mostly measures the encoder, not what the later folds cost.
+        """
+        cost = m.option.cost
+        ratios = []
+        for i, seconds in enumerate(fold_seconds):
+            planned = cost.fold + (cost.once if i == 0 and include_once else 0.0)
+            if planned > 0 and seconds > 0:
+                ratios.append((i, seconds / planned))
+        if include_once and cost.once > 0 and len(ratios) > 1:
+            ratios = [(i, r) for i, r in ratios if i > 0]
+        if ratios:
+            self._record(m, [r for _, r in ratios])
+
+    def _record(self, m: ModelPlan, ratios: list[float]) -> None:
+        self.ratios.setdefault(m.family, {})[m.name] = ratios
+        seen = [r for model_ratios in self.ratios[m.family].values() for r in model_ratios]
+        self.factors[m.family] = min(5.0, max(0.2, statistics.median(seen)))
 
     def projected_left(self, m: ModelPlan, folds_left: int) -> float:
         return folds_left * self.cost(m).fold

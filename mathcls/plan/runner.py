@@ -14,7 +14,6 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from ..atomic import write_json
@@ -216,7 +215,7 @@ class BudgetedRun:
                 m.fold_seconds.append(self.budget.now() - tracker.last)
             trained = self.planner.cv - tracker.initial
             if m.fold_seconds:
-                self.planner.observe(m, sum(m.fold_seconds), len(m.fold_seconds), tracker.initial == 0)
+                self.planner.observe_folds(m, m.fold_seconds, tracker.initial == 0)
             elif trained > 0 and m.actual_seconds > 1.0:
                 self.planner.observe(m, m.actual_seconds, trained, tracker.initial == 0)
         score = f", OOF F1-micro {m.scores['f1_micro']:.4f}" if "f1_micro" in m.scores else ""
@@ -298,7 +297,7 @@ class _FoldTracker:
         now = run.budget.now()
         if self.last is not None:
             m.fold_seconds.append(now - self.last)
-            planner.observe(m, float(np.sum(m.fold_seconds)), len(m.fold_seconds), self.initial == 0)
+            planner.observe_folds(m, m.fold_seconds, self.initial == 0)
             folds_left = planner.cv - self.initial - len(m.fold_seconds)
             left = run.budget.training_left()
             if planner.is_late(m, folds_left, left):
