@@ -50,7 +50,7 @@ def tests_lowest(session):
     session.install(*CONSTRAINTS, "torch")
     session.install("uv>=0.4")
     session.run("uv", "pip", "install", "--python", session.virtualenv.location, "--resolution", "lowest-direct",
-                *CONSTRAINTS, "-e", ".[neural,dev]")
+                *CONSTRAINTS, "-e", ".[neural,postgres,dev]")
     session.run("uv", "pip", "list", "--python", session.virtualenv.location)
     session.run("pytest", "-q", "-m", "not slow", *session.posargs,
                 env={"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"})
