@@ -80,7 +80,7 @@ def gguf_identity(model) -> str:
 def converted_folder(model) -> Path:
     """The cached Hugging Face folder of the GGUF model ``model``, converted on first use."""
     from ..atomic import atomic_path
-    from ..config import cache_dir
+    from ..env import cache_dir
 
     source = gguf_file(model)
     digest = gguf_sha256(source)

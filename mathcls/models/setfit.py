@@ -72,10 +72,9 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         Class weights of the head.
     head_max_iter : int, default 3000
     layer : int or None, default None
-        Frozen body only (``body_epochs=0``): embed with the token states after this transformer
-        layer of ``model`` (1 is the first, -1 the last) instead of its sentence-transformers
-        pipeline; any transformers model works, decoders included. The head then standardises
-        the features first.
+        Frozen body only (``body_epochs=0``): the token states after this layer of ``model`` (1 is
+        the first, -1 the last), from any transformers model (decoders too), standardised for the
+        head, instead of its sentence-transformers pipeline.
     pooling : {"mean", "last"}, default "mean"
         With ``layer``: the mean of the token states, or the last token's.
     normalize : bool or "verbalize", default True
@@ -280,29 +279,34 @@ class SetFitClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin, Base
         (folder / _INFO).write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
 
     def _load_payload(self, folder: Path, manifest: dict) -> None:
-        from ..persist import check_payload_classes, safe_skops_load
+        _load_payload(self, folder)
 
-        if not (folder / _INFO).is_file():
-            raise ModelFolderError(f"{folder} is missing {_INFO}; the model folder is incomplete, retrain it.")
-        info = json.loads((folder / _INFO).read_text(encoding="utf-8"))
-        check_payload_classes(folder, self.classes_, info.get("classes"), _INFO)
-        self.head_ = safe_skops_load(folder / _HEAD)
-        if len(self.head_.classes_) and int(np.max(self.head_.classes_)) >= len(self.classes_):
-            check_payload_classes(folder, self.classes_, np.arange(int(np.max(self.head_.classes_)) + 1),
-                                  f"the head in {_HEAD}")
-        self.history_ = info.get("history", [])
-        self.n_pairs_ = info.get("n_pairs", 0)
-        self.body_ = None
-        self.body_identity_ = None
-        if info.get("body_saved"):
-            from sentence_transformers import SentenceTransformer
 
-            from ._hf import select_device
+def _load_payload(est, folder: Path) -> None:
+    """Restore ``est``'s head (and tuned body, when one was saved) from a model folder."""
+    from ..persist import check_payload_classes, safe_skops_load
 
-            if not (folder / _BODY).is_dir():
-                raise ModelFolderError(f"{folder} is missing {_BODY}/; the model folder is incomplete, retrain it.")
-            self.body_ = SentenceTransformer(str(folder / _BODY), device=select_device(self.device),
-                                             local_files_only=True)
-            self.body_.max_seq_length = int(self.max_length)
-            if info.get("body_sha256"):
-                self.body_identity_ = "setfit-body:" + info["body_sha256"]
+    if not (folder / _INFO).is_file():
+        raise ModelFolderError(f"{folder} is missing {_INFO}; the model folder is incomplete, retrain it.")
+    info = json.loads((folder / _INFO).read_text(encoding="utf-8"))
+    check_payload_classes(folder, est.classes_, info.get("classes"), _INFO)
+    est.head_ = safe_skops_load(folder / _HEAD)
+    if len(est.head_.classes_) and int(np.max(est.head_.classes_)) >= len(est.classes_):
+        check_payload_classes(folder, est.classes_, np.arange(int(np.max(est.head_.classes_)) + 1),
+                              f"the head in {_HEAD}")
+    est.history_ = info.get("history", [])
+    est.n_pairs_ = info.get("n_pairs", 0)
+    est.body_ = None
+    est.body_identity_ = None
+    if info.get("body_saved"):
+        from sentence_transformers import SentenceTransformer
+
+        from ._hf import select_device
+
+        if not (folder / _BODY).is_dir():
+            raise ModelFolderError(f"{folder} is missing {_BODY}/; the model folder is incomplete, retrain it.")
+        est.body_ = SentenceTransformer(str(folder / _BODY), device=select_device(est.device),
+                                         local_files_only=True)
+        est.body_.max_seq_length = int(est.max_length)
+        if info.get("body_sha256"):
+            est.body_identity_ = "setfit-body:" + info["body_sha256"]
