@@ -154,3 +154,10 @@ def test_cli_fine_tunes_smollm2_with_lora_and_predicts_from_its_small_folder(smo
     train = pd.read_csv(competition_dir / "train.csv")
     est = load_model(folder)
     assert (est.predict(train["Question"].tolist()) == train["label"].to_numpy()).mean() > 0.5
+
+
+def test_tuning_frozen_layer_features_searches_the_head_only():
+    from mathcls.tuning.spaces import setfit_space
+
+    assert set(setfit_space({"layer": 8, "body_epochs": 0})) == {"head_C", "class_weight"}
+    assert "body_epochs" in setfit_space({})

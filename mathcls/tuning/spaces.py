@@ -90,8 +90,12 @@ def setfit_space(params: dict | None = None) -> dict[str, dict]:
     ========================  ===========  =====================================================
 
     Pairs cost time linearly (see the README's benchmarks for SetFit's pairs/s), so the range
-    stops at the estimator's default cap.
+    stops at the estimator's default cap. When the config's ``params`` set ``layer`` (frozen layer
+    features, which need ``body_epochs=0``), only ``head_C`` and ``class_weight`` are searched.
     """
+    if (params or {}).get("layer") is not None:
+        return {"head_C": {"type": "float", "low": 0.01, "high": 100.0, "log": True},
+                "class_weight": {"type": "categorical", "choices": [None, "balanced"]}}
     return {
         "body_learning_rate": {"type": "float", "low": 5e-6, "high": 1e-4, "log": True},
         "body_epochs": {"type": "int", "low": 0, "high": 2},
