@@ -238,6 +238,14 @@ def encode(texts, model=None, max_length: int = 256, normalize=True, batch_size:
     return np.vstack(rows).astype(np.float32, copy=False)
 
 
+def layer_store(model, layer: int, pooling: str, max_length: int, normalize, bf16: bool) -> ShardStore:
+    """The cache of one layer's pooled states of ``model`` (:func:`encode_layers`)."""
+    from .models._hf import model_identity
+
+    identity = f"{model_identity(model)}|layer={int(layer)}|pooling={pooling}|{'bf16' if bf16 else 'fp32'}"
+    return ShardStore("hidden", identity, int(max_length), normalize)
+
+
 def encode_layers(texts, layers, model=None, pooling: str = "mean", max_length: int = 256, normalize=True,
                   batch_size: int = 32, device=None, cache: bool = True, precision: str = "auto") -> dict:
     """``{layer: float32 array (n_texts, hidden_size)}``: pooled token states after each of ``layers``
@@ -248,7 +256,7 @@ def encode_layers(texts, layers, model=None, pooling: str = "mean", max_length: 
     bf16 ran.
     """
     from .errors import ParameterError
-    from .models._hf import model_identity, resolve_model, resolve_precision, select_device
+    from .models._hf import resolve_model, resolve_precision, select_device
     from .models._hidden import HIDDEN_POOLINGS, load_frozen, pooled_states
     from .models.base import check_texts
 
@@ -258,9 +266,8 @@ def encode_layers(texts, layers, model=None, pooling: str = "mean", max_length: 
     layers = [int(x) for x in layers]
     dev = select_device(device)
     bf16 = resolve_precision(precision, dev, cpu_bf16=True) == "bf16"
-    base = model_identity(model)
-    stores = {layer: (ShardStore("hidden", f"{base}|layer={layer}|pooling={pooling}|{'bf16' if bf16 else 'fp32'}",
-                                 int(max_length), normalize) if cache else None) for layer in layers}
+    stores = {layer: layer_store(model, layer, pooling, max_length, normalize, bf16) if cache else None
+              for layer in layers}
     keys = {layer: [s.key(t) for t in texts] if s else None for layer, s in stores.items()}
     found = {layer: (s.get_many(list(dict.fromkeys(keys[layer]))) if s else {}) for layer, s in stores.items()}
     missing = list(dict.fromkeys(t for layer in layers for t, k in zip(texts, keys[layer] or [None] * len(texts))

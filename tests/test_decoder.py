@@ -161,3 +161,21 @@ def test_tuning_frozen_layer_features_searches_the_head_only():
 
     assert set(setfit_space({"layer": 8, "body_epochs": 0})) == {"head_C", "class_weight"}
     assert "body_epochs" in setfit_space({})
+
+
+def test_layer_features_of_an_encoder_are_cached_where_the_planner_looks():
+    """encode_layers works on any transformers model (here the bundled MiniLM's 6 BERT layers), and
+    the planner counts the questions whose layer features are cached as free."""
+    from types import SimpleNamespace
+
+    from mathcls.embeddings import encode_layers
+    from mathcls.plan.costs import _uncached
+
+    texts, _ = make_corpus(1)
+    params = {"model": None, "layer": 3, "pooling": "last", "max_length": 32, "normalize": True,
+              "precision": "fp32", "device": "cpu"}
+    data = SimpleNamespace(train_texts=texts[:5], test_texts=texts[5:])
+    assert _uncached(params, data) == (5, 3)
+    X = encode_layers(texts[:5], [3], model=None, pooling="last", max_length=32, precision="fp32")[3]
+    assert X.shape == (5, 384) and np.isfinite(X).all()
+    assert _uncached(params, data) == (0, 3)

@@ -121,11 +121,16 @@ def _setfit_precision(params: dict, probe: Probe) -> str:
 
 def _uncached(params: dict, data: DataShape) -> tuple[int, int]:
     """Train and test questions whose frozen embeddings are not in the on-disk cache yet."""
-    from ..embeddings import ShardStore
-    from ..models._hf import model_identity
+    from ..embeddings import ShardStore, layer_store
+    from ..models._hf import model_identity, resolve_precision, select_device
 
-    store = ShardStore("embeddings", model_identity(params["model"]), int(params["max_length"]),
-                       bool(params["normalize"]))
+    if params.get("layer") is not None:  # frozen layer features (encode_layers) have their own cache
+        bf16 = resolve_precision(params["precision"], select_device(params["device"]), cpu_bf16=True) == "bf16"
+        store = layer_store(params["model"], params["layer"], params["pooling"], params["max_length"],
+                            params["normalize"], bf16)
+    else:
+        store = ShardStore("embeddings", model_identity(params["model"]), int(params["max_length"]),
+                           bool(params["normalize"]))
     counts = []
     for texts in (data.train_texts, data.test_texts):
         keys = list(dict.fromkeys(store.key(t) for t in texts))
