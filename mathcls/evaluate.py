@@ -111,8 +111,6 @@ def _describe(exc: Exception) -> str:
 
 def evaluate_model(model, texts: list[str], truth: np.ndarray, schema=None) -> tuple[dict, np.ndarray]:
     """Score one fitted estimator: F1-micro/macro, accuracy, per-class precision/recall/F1, rows/s."""
-    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
-
     start = time.perf_counter()
     if hasattr(model, "predict_proba"):
         proba = model.predict_proba(texts)
@@ -123,19 +121,26 @@ def evaluate_model(model, texts: list[str], truth: np.ndarray, schema=None) -> t
     pred = _align(pred, truth)
     if pred.dtype.kind not in "iu":
         truth = truth.astype(str)
-    labels = _labels(truth, pred, schema)
+    row = classification_scores(truth, pred, _labels(truth, pred, schema))
+    row.update({"rows": len(texts), "rows_per_s": len(texts) / seconds if seconds > 0 else float("inf"),
+                "predict_s": seconds})
+    return row, pred
+
+
+def classification_scores(truth, pred, labels) -> dict:
+    """F1-micro/macro, accuracy, and per-class ``precision_<k>``, ``recall_<k>`` and ``f1_<k>`` for
+    each class ``k`` of ``labels`` (F1-macro over the classes ``truth`` holds)."""
+    from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
+
     precision, recall, f1, _ = precision_recall_fscore_support(truth, pred, labels=labels, zero_division=0)
     row = {
         "f1_micro": f1_score(truth, pred, average="micro"),
         "f1_macro": f1_score(truth, pred, average="macro", labels=np.unique(truth), zero_division=0),
         "accuracy": accuracy_score(truth, pred),
-        "rows": len(texts),
-        "rows_per_s": len(texts) / seconds if seconds > 0 else float("inf"),
-        "predict_s": seconds,
     }
     for k, p, r, f in zip(labels, precision, recall, f1):
         row[f"precision_{k}"], row[f"recall_{k}"], row[f"f1_{k}"] = float(p), float(r), float(f)
-    return row, pred
+    return row
 
 
 def _labels(truth, pred, schema=None) -> list:

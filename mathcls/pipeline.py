@@ -10,6 +10,8 @@ while its key holds. Every stage prints one line: ``reused``, or ``run``/``rerun
 4. ``oof NAME`` and ``stack``: out-of-fold training of every base model on the shared folds (cached
    per model and fold in ``<out>/cache``), LightGBM meta-learner, bias tuning; ``<out>/model``
 5. ``submission``: ``submission.csv``, ``test_proba.csv``, ``leaderboard.csv``
+6. ``report``: confusion matrices, per-class F1, base-model correlation and time per model in
+   ``<out>/report`` (from ``<out>/oof``, the out-of-fold tables the stack step writes; see :mod:`mathcls.report`)
 
 With a time limit (``--time-limit`` or ``[run] time_limit``), :mod:`mathcls.plan` probes the machine
 and plans before the tune steps, then trains the base models one at a time by priority within the
@@ -39,6 +41,7 @@ from .errors import MathclsError
 from .folds import FOLDS_FILE, load_or_make_folds
 from .params import model_params
 from .persist import decode_param, encode_param
+from .report import OOF_DIR
 from .stages import RunState, StageKey, digest, folds_key, generation_key, oof_keys, stack_key, submission_key, tune_key
 
 __all__ = ["build", "demo", "summary", "resolve_config", "enabled_models", "time_budget", "RunResult"]
@@ -407,10 +410,11 @@ def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey, cfg: dic
     """Fit the stack (config ``cfg``) when its key changed (base models whose ``oof`` key held load
     from the cache); returns ``(fitted stack or None when reused, scores)``."""
     from .persist import save_model
+    from .report import write_oof
 
     for name in run.names:
         run.state.announce(f"oof {name}", oof[name], run.echo)
-    if not run.state.announce("stack", key, run.echo, outputs=[run.out / "model"]):
+    if not run.state.announce("stack", key, run.echo, outputs=[run.out / "model", run.out / OOF_DIR]):
         return None, run.state.info("stack")["scores"]
     texts = run.comp.train[TEXT].tolist()
     run.echo(f"Stage stack: {len(run.names)} base model(s) × {run.cv} folds on {len(texts)} rows")
@@ -421,6 +425,7 @@ def _stack_step(run: _Run, fold, tuned: dict, oof: dict, key: StageKey, cfg: dic
     save_model(stack, run.out / "model", train_sha256=run.comp.train_sha256, train_texts=texts,
                extra={"cv_f1_micro": stack.scores_["stack"]["f1_micro"], f"cv_{run.metric}": stack.scores_["stack"][run.metric],
                       "data_dir": str(run.comp.root), "schema": run.comp.schema.to_json()})
+    write_oof(run.out / OOF_DIR, stack, run.comp.train[LABEL].to_numpy(), run.comp.test[ID], run.comp.schema.id)
     for name in run.names:
         run.state.record(f"oof {name}", oof[name])
     run.state.record("stack", key, {"scores": stack.scores_})
@@ -463,6 +468,17 @@ def _submission_step(run: _Run, stack, scores: dict, key: StageKey, run_plan=Non
     _tensorboard(out, board)
     run.state.record("submission", key)
     return board
+
+
+def _report_step(run: _Run, stacked: StageKey) -> None:
+    """``report/`` from ``oof/`` and the leaderboard (see :mod:`mathcls.report`)."""
+    from .data import file_sha256
+    from .report import REPORT_DIR, write_report
+
+    key = StageKey({"stack": stacked.digest, "leaderboard": file_sha256(run.out / "leaderboard.csv")[:16]})
+    if run.state.announce("report", key, run.echo, outputs=[run.out / REPORT_DIR]):
+        write_report(run.out)
+        run.state.record("report", key)
 
 
 def _demo_score(comp, submission: Path) -> float | None:
@@ -517,6 +533,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     stacked = stack_key(stack_cfg, oof, run.metric)
     stack, scores = _stack_step(run, fold, tuned, oof, stacked, stack_cfg)
     board = _submission_step(run, stack, scores, submission_key(run.comp, stacked), run_plan)
+    _report_step(run, stacked)
     result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start,
                        metric=run.metric)
     if run_plan is not None:
@@ -577,6 +594,7 @@ def summary(result: RunResult) -> str:
     if result.test_f1_micro is not None:
         lines.append(f"Demo test F1-micro (hidden labels): {result.test_f1_micro:.4f}")
     lines += [f"Submission: {result.submission}", f"Model:      {result.model_dir}",
+              f"Report:     {result.out / 'report'} (out-of-fold probabilities in {result.out / OOF_DIR})",
               f"Logs:       tensorboard --logdir {result.out / 'logs'}",
               f"Finished in {result.seconds / 60:.1f} min."]
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""All of mathcls's matplotlib code: PNG plots for ``explore`` and ``evaluate``.
+"""All of mathcls's matplotlib code: PNG plots for ``explore``, ``evaluate`` and the run report.
 
 matplotlib is imported inside each function, and figures are drawn on the Agg canvas without
 pyplot, so plotting never opens a window and never touches global state. Class ids are shown by
@@ -174,4 +174,61 @@ def plot_confusion(y_true, y_pred, labels, path, title: str, class_names=None) -
         ax.set_ylabel("true class")
         ax.set_title(what, fontsize=10)
     fig.suptitle(title)
+    return savefig(fig, path)
+
+
+def plot_per_class_f1(f1: dict, labels, path, class_names=None) -> Path:
+    """Grouped bars of F1 per class (``labels``), one bar per model; ``f1`` maps model -> F1 list."""
+    models = list(f1)
+    x = np.arange(len(labels))
+    width = 0.8 / max(len(models), 1)
+    fig = _figure(max(8.0, 0.9 * len(labels) * max(len(models), 2) / 2 + 3), 4.5)
+    ax = fig.add_subplot()
+    for i, model in enumerate(models):
+        ax.bar(x + (i - (len(models) - 1) / 2) * width, f1[model], width, label=model, color=f"C{i % 10}")
+    ax.set_xticks(x, [_name(k, class_names) for k in labels], rotation=35, ha="right")
+    ax.set_ylim(0, 1.05)
+    ax.set_ylabel("F1 (out-of-fold)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncols=min(len(models), 4), loc="lower left")
+    ax.set_title("F1 per class, out-of-fold")
+    return savefig(fig, path)
+
+
+def plot_correlation(matrix, names, path, title: str) -> Path:
+    """Heat map of a square correlation ``matrix`` between the models ``names``."""
+    matrix = np.asarray(matrix, dtype=float)
+    size = 0.7 * len(names) + 3
+    fig = _figure(size + 1, size)
+    ax = fig.add_subplot()
+    image = ax.imshow(matrix, cmap="viridis", vmin=min(0.0, np.nanmin(matrix)), vmax=1)
+    ax.set_xticks(np.arange(len(names)), names, rotation=40, ha="right")
+    ax.set_yticks(np.arange(len(names)), names)
+    for r in range(len(names)):
+        for c in range(len(names)):
+            ax.text(c, r, f"{matrix[r, c]:.2f}", ha="center", va="center", fontsize=9,
+                    color="black" if matrix[r, c] > 0.6 else "white")
+    fig.colorbar(image, ax=ax, shrink=0.8)
+    ax.set_title(title, fontsize=10)
+    return savefig(fig, path)
+
+
+def plot_times(names, planned, actual, path) -> Path:
+    """Horizontal bars of each model's planned and actual seconds (a missing plan is left out)."""
+    y = np.arange(len(names))
+    planned = np.asarray(planned, dtype=float)
+    actual = np.asarray(actual, dtype=float)
+    fig = _figure(8, 0.5 * len(names) + 1.8)
+    ax = fig.add_subplot()
+    has_plan = bool(np.isfinite(planned).any())
+    height = 0.4 if has_plan else 0.7
+    if has_plan:
+        ax.barh(y - height / 2, np.nan_to_num(planned), height, label="planned", color="#BBBBBB")
+    ax.barh(y + (height / 2 if has_plan else 0), np.nan_to_num(actual), height, label="actual", color="#4C72B0")
+    ax.set_yticks(y, names)
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds")
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title("Planned and actual time per model" if has_plan else "Time per model")
     return savefig(fig, path)

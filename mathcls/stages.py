@@ -21,6 +21,7 @@ Stages and what they depend on:
                 ``[stack] pseudo_label_threshold``
 ``stack``       every base model's ``oof`` key, ``[stack]``, ``seed``
 ``submission``  the stack's key, the test data and the sample submission
+``report``      the stack's key and the leaderboard
 ==============  ===========================================================================
 
 :class:`RunState` keeps, per stage, the key and parts it finished under in ``<out>/state.json``.

@@ -7,6 +7,7 @@ import re
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -48,6 +49,18 @@ def _config(folder: Path, text: str) -> Path:
     return path
 
 
+class _StartsWith(str):
+    """Equal to any string that starts with it (the leaderboard's seconds change too, or not)."""
+
+    def __eq__(self, other):
+        return isinstance(other, str) and other.startswith(str(self))
+
+    __hash__ = str.__hash__
+
+
+REPORT_RERUN = _StartsWith("report: rerun (stack")
+
+
 def _rerun(smoke_run, tmp_path, text: str, capsys) -> tuple[Path, list[str], str]:
     """Rerun a copy of the smoke run with config ``text``; returns the run folder, the stage lines
     and everything printed."""
@@ -79,17 +92,71 @@ def test_run_writes_everything(smoke_run):
     gen = pd.read_csv(out / "generated" / "generated_train.csv")
     assert len(gen) == 40 and set(gen["label"]) == set(range(8))  # [generation] per_class = 5
     stages = json.loads((out / "state.json").read_text())["stages"]
-    assert set(stages) == {"folds", "generate", "tune word", "oof word", "oof char", "stack", "submission"}
+    assert set(stages) == {"folds", "generate", "tune word", "oof word", "oof char", "stack", "submission", "report"}
     model = load_model(out / "model")
     assert model.predict(test["Question"].tolist()[:3]).shape == (3,)
     # The resolved config replays: the same models, checked like any config.
     assert list(resolve_config(out / "config.resolved.toml")["run"]["models"]) == ["word", "char"]
 
 
+def test_run_writes_oof_tables_and_a_report_that_agree_with_them(smoke_run):
+    """oof/<model>.csv hold every training row once with its true label; the report's confusion
+    matrices, per-class F1 and correlations are what sklearn computes from those files."""
+    from sklearn.metrics import confusion_matrix, f1_score
+
+    data, out, lines = smoke_run
+    train = pd.read_csv(data / "train.csv")
+    classes = [str(c) for c in sorted(train["label"].unique())]
+    proba_cols = [f"proba_{c}" for c in classes]
+    report = out / "report"
+    per_class = pd.read_csv(report / "per_class_f1.csv", dtype={"class": str})
+    flat = {}
+    for name in ("word", "char", "stack"):
+        oof = pd.read_csv(out / "oof" / f"{name}.csv")
+        assert oof["row"].tolist() == list(range(len(train)))
+        assert oof["label"].tolist() == train["label"].tolist()
+        assert list(oof.columns) == ["row", "fold", "label", *proba_cols]
+        assert sorted(oof["fold"].unique()) == [0, 1, 2]  # the smoke config's cv = 3
+        assert np.allclose(oof[proba_cols].sum(axis=1), 1)
+        truth = oof["label"].astype(str).to_numpy()
+        pred = np.asarray(classes)[oof[proba_cols].to_numpy().argmax(1)]
+        counts = pd.read_csv(report / f"confusion_{name}.csv", dtype={"true": str}).set_index("true")
+        assert counts.to_numpy().sum() == len(train)
+        assert np.array_equal(counts.to_numpy(), confusion_matrix(truth, pred, labels=classes))
+        assert (report / f"confusion_{name}.png").stat().st_size > 1000
+        mine = per_class[per_class["model"] == name].set_index("class").loc[classes]
+        assert np.allclose(mine["f1"], f1_score(truth, pred, labels=classes, average=None))
+        assert mine["support"].tolist() == train["label"].value_counts().sort_index().tolist()
+        flat[name] = oof[proba_cols].to_numpy().ravel()
+    corr = pd.read_csv(report / "correlation.csv").set_index("model")
+    assert list(corr.index) == ["char", "word"]  # base models only
+    assert corr.loc["word", "char"] == pytest.approx(np.corrcoef(flat["word"], flat["char"])[0, 1])
+    times = pd.read_csv(report / "time.csv").set_index("model")
+    board = pd.read_csv(out / "leaderboard.csv").set_index("model")
+    assert times.loc["word", "actual_seconds"] == board.loc["word", "fit_seconds"]
+    for png in ("per_class_f1.png", "correlation.png", "time.png"):
+        assert (report / png).stat().st_size > 1000, png
+    test = pd.read_csv(out / "oof" / "test" / "word.csv", dtype={"id": str})
+    assert test["id"].tolist() == pd.read_csv(data / "test.csv", dtype={"id": str})["id"].tolist()
+    assert np.allclose(test[proba_cols].sum(axis=1), 1)
+    assert "report: run (no earlier result)" in lines
+
+
+def test_a_deleted_report_is_rebuilt_without_fitting(smoke_run, tmp_path, capsys):
+    data, out, _ = smoke_run
+    copy = tmp_path / "run"
+    shutil.copytree(out, copy)
+    shutil.rmtree(copy / "report")
+    lines = []
+    build(data, copy, config=_config(tmp_path, SMOKE.read_text()), use_generation=True, echo=lines.append)
+    assert "stack: reused" in lines and "report: rerun (report is missing)" in lines
+    assert (copy / "report" / "confusion_stack.png").is_file()
+
+
 def test_rerun_without_changes_reuses_every_stage(smoke_run, tmp_path, capsys):
     out, lines, text = _rerun(smoke_run, tmp_path, SMOKE.read_text(), capsys)
     assert lines == ["folds: reused", "generate: reused", "tune word: reused", "oof word: reused",
-                          "oof char: reused", "stack: reused", "submission: reused"]
+                          "oof char: reused", "stack: reused", "submission: reused", "report: reused"]
     # Nothing was fitted or loaded: no study, no fold progress bar, no cached fold models.
     assert "Tuning" not in text and not re.search(r"(word|char) folds", text) and "loaded from cache" not in text
     before = pd.read_csv(smoke_run[1] / "submission.csv", dtype=str)
@@ -102,7 +169,8 @@ def test_editing_the_tune_table_reruns_tuning_and_the_stack(smoke_run, tmp_path,
     out, lines, printed = _rerun(smoke_run, tmp_path, text, capsys)
     assert lines == ["folds: reused", "generate: reused", "tune word: rerun ([models.word.tune] changed)",
                           "oof word: rerun (tuned parameters changed)", "oof char: reused",
-                          "stack: rerun (oof word changed)", "submission: rerun (stack changed)"]
+                          "stack: rerun (oof word changed)", "submission: rerun (stack changed)",
+                          REPORT_RERUN]
     assert json.loads((out / "tune" / "word" / "best_params.json").read_text())["params"]["C"] == 3.25
     manifest = json.loads((out / "model" / "manifest.json").read_text())
     bases = {name: params for name, _, params in _decode(manifest["params"]["estimators"])}
@@ -117,7 +185,7 @@ def test_editing_generation_reruns_generation_and_what_trains_on_it(smoke_run, t
                          "tune word: rerun (generated rows changed)"]
     assert lines[3].startswith("oof word: rerun (generated rows")
     assert lines[4:] == ["oof char: rerun (generated rows changed)", "stack: rerun (oof word, oof char changed)",
-                         "submission: rerun (stack changed)"]
+                         "submission: rerun (stack changed)", REPORT_RERUN]
     assert len(pd.read_csv(out / "generated" / "generated_train.csv")) == 48
 
 
@@ -143,7 +211,8 @@ def test_editing_model_params_reruns_that_model_only(smoke_run, tmp_path, capsys
     _, lines, _ = _rerun(smoke_run, tmp_path, text, capsys)
     assert lines == ["folds: reused", "generate: reused", "tune word: reused",
                           "oof word: reused", "oof char: rerun ([models.char.params] changed)",
-                          "stack: rerun (oof char changed)", "submission: rerun (stack changed)"]
+                          "stack: rerun (oof char changed)", "submission: rerun (stack changed)",
+                          REPORT_RERUN]
 
 
 def test_run_state_reason_names_every_changed_part(tmp_path):

@@ -356,6 +356,10 @@ def test_run_under_a_limit_plans_reports_and_keeps_it(comp, tmp_path, fake):
     assert "Time budget: limit 5.0 min" in result.extra["plan"]
     saved = json.loads((tmp_path / "run" / "plan.json").read_text())
     assert saved["models"]["slow"]["status"] == "finished" and saved["models"]["slow"]["folds_done"] == 2
+    # The run report shows planned against actual time from the same records.
+    times = pd.read_csv(tmp_path / "run" / "report" / "time.csv").set_index("model")
+    assert times.loc["slow", ["planned_seconds", "actual_seconds"]].tolist() == pytest.approx([120, 120], rel=0.01)
+    assert (tmp_path / "run" / "report" / "time.png").is_file()
 
 
 def test_a_late_fold_trims_the_next_model_in_a_run(comp, tmp_path, fake, monkeypatch):
