@@ -103,8 +103,8 @@ def _confusion_and_f1(tables: dict, folder: Path, schema) -> None:
     rows, f1 = [], {}
     for name, frame in tables.items():
         classes = [as_label(c) for c in classes_of(frame)]
-        truth = np.asarray([as_label(v) for v in frame[LABEL]], dtype=object)
-        pred = np.asarray([as_label(v) for v in predictions(frame)], dtype=object)
+        truth = np.asarray([as_label(v) for v in frame[LABEL]])
+        pred = np.asarray([as_label(v) for v in predictions(frame)])
         png = folder / image_name(name)
         counts = confusion_matrix(truth, pred, labels=classes)
         write_csv_atomic(pd.DataFrame(counts, index=pd.Index(classes, name="true"), columns=classes).reset_index(),
