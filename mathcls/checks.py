@@ -21,7 +21,7 @@ from .errors import MathclsError
 #: resumes it). Any other non-empty folder is the user's and is left alone.
 FOLDER_KINDS: dict[str, tuple[str, ...]] = {
     "model": ("manifest.json",),
-    "run": ("run.json", "state.json", "demo-data"),
+    "run": ("run.json", "state.json", "demo-data", ".lock"),
     "tune": ("best_params.json", "study.journal", "trials.csv", "folds.json"),
     "generated": ("generated.json", "generated_train.csv"),
 }

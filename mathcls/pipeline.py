@@ -39,6 +39,7 @@ from .data import DEMO_ANSWERS_FILE, ID, LABEL, SOURCE, TEXT, load_competition
 from .env import package_versions
 from .errors import MathclsError
 from .folds import FOLDS_FILE, load_or_make_folds
+from .lock import folder_lock
 from .params import model_params
 from .persist import decode_param, encode_param
 from .report import OOF_DIR
@@ -504,44 +505,46 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
     t_start = time.perf_counter()
     out = Path(out)
     cfg, names = _check_before_data(config, base_config, models, params_from, out, text_columns)
-    use_generation = use_generation or bool(cfg.get("generation", {}).get("enabled", False))
-    budget = budget if budget is not None else _time_budget(cfg, time_limit)
-    run = _start(data_dir, out, cfg, names, use_generation, echo, budget)
-    if use_generation:
-        from .generate import why_generation_is_off
+    # One command per run folder at a time: a second one would race on state.json and the cache.
+    with folder_lock(out, "run" if tune_models else "stack", "Run folder"):
+        use_generation = use_generation or bool(cfg.get("generation", {}).get("enabled", False))
+        budget = budget if budget is not None else _time_budget(cfg, time_limit)
+        run = _start(data_dir, out, cfg, names, use_generation, echo, budget)
+        if use_generation:
+            from .generate import why_generation_is_off
 
-        off = why_generation_is_off(run.comp.schema, _topics(cfg))
-        gen_cfg = cfg.get("generation", {})
-        if _topics(cfg) and not off and (gen_cfg.get("balance") or gen_cfg.get("augment_per_row")):
-            off = "[generation] topics relabels procedural rows only; set balance = false and augment_per_row = 0"
-        if off and _topics(cfg):  # a mapping the user wrote that cannot work: an error, before any work
-            raise MathclsError(f"Config: {off}.")
-        if off:
-            echo(f"Generation: off ({off}).")
-            use_generation = False
-    fold, folds = _folds_step(run)
-    if use_generation:
-        _generation_step(run, generated_dir)
-    run_plan = _plan_run(run, budget) if budget is not None else None
-    tuned = _params_step(run, folds, params_from, tune_models, run_plan)
-    stack_cfg = cfg
-    if run_plan is not None:
-        run.names, tuned = _train_within_budget(run, run_plan, fold, tuned)
-        stack_cfg = run_plan.stack_config(cfg)
-    # Keys hold the settings the models ran with (and the meta-learner's trials), never the limit.
-    oof = oof_keys(run.comp, stack_cfg, run.names, tuned, folds, run.rows)
-    stacked = stack_key(stack_cfg, oof, run.metric)
-    stack, scores = _stack_step(run, fold, tuned, oof, stacked, stack_cfg)
-    board = _submission_step(run, stack, scores, submission_key(run.comp, stacked), run_plan)
-    _report_step(run, stacked)
-    result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start,
-                       metric=run.metric)
-    if run_plan is not None:
-        result.extra["plan"] = run_plan.report(board)
-    result.test_f1_micro = _demo_score(run.comp, result.submission)
-    write_json(out / "run.json", {**json.loads((out / "run.json").read_text()), "seconds": round(result.seconds, 1),
-                                  "scores": scores, "test_f1_micro": result.test_f1_micro})
-    return result
+            off = why_generation_is_off(run.comp.schema, _topics(cfg))
+            gen_cfg = cfg.get("generation", {})
+            if _topics(cfg) and not off and (gen_cfg.get("balance") or gen_cfg.get("augment_per_row")):
+                off = "[generation] topics relabels procedural rows only; set balance = false and augment_per_row = 0"
+            if off and _topics(cfg):  # a mapping the user wrote that cannot work: an error, before any work
+                raise MathclsError(f"Config: {off}.")
+            if off:
+                echo(f"Generation: off ({off}).")
+                use_generation = False
+        fold, folds = _folds_step(run)
+        if use_generation:
+            _generation_step(run, generated_dir)
+        run_plan = _plan_run(run, budget) if budget is not None else None
+        tuned = _params_step(run, folds, params_from, tune_models, run_plan)
+        stack_cfg = cfg
+        if run_plan is not None:
+            run.names, tuned = _train_within_budget(run, run_plan, fold, tuned)
+            stack_cfg = run_plan.stack_config(cfg)
+        # Keys hold the settings the models ran with (and the meta-learner's trials), never the limit.
+        oof = oof_keys(run.comp, stack_cfg, run.names, tuned, folds, run.rows)
+        stacked = stack_key(stack_cfg, oof, run.metric)
+        stack, scores = _stack_step(run, fold, tuned, oof, stacked, stack_cfg)
+        board = _submission_step(run, stack, scores, submission_key(run.comp, stacked), run_plan)
+        _report_step(run, stacked)
+        result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start,
+                           metric=run.metric)
+        if run_plan is not None:
+            result.extra["plan"] = run_plan.report(board)
+        result.test_f1_micro = _demo_score(run.comp, result.submission)
+        write_json(out / "run.json", {**json.loads((out / "run.json").read_text()), "seconds": round(result.seconds, 1),
+                                      "scores": scores, "test_f1_micro": result.test_f1_micro})
+        return result
 
 
 def _write_resolved_config(out: Path, cfg: dict, names, budget=None):
