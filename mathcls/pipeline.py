@@ -42,7 +42,7 @@ from .folds import FOLDS_FILE, load_or_make_folds
 from .lock import folder_lock
 from .params import model_params
 from .persist import decode_param, encode_param
-from .report import OOF_DIR
+from .report import OOF_DIR, report_stage
 from .stages import RunState, StageKey, digest, folds_key, generation_key, oof_keys, stack_key, submission_key, tune_key
 
 __all__ = ["build", "demo", "summary", "resolve_config", "enabled_models", "time_budget", "RunResult"]
@@ -471,17 +471,6 @@ def _submission_step(run: _Run, stack, scores: dict, key: StageKey, run_plan=Non
     return board
 
 
-def _report_step(run: _Run, stacked: StageKey) -> None:
-    """``report/`` from ``oof/`` and the leaderboard (see :mod:`mathcls.report`)."""
-    from .data import file_sha256
-    from .report import REPORT_DIR, write_report
-
-    key = StageKey({"stack": stacked.digest, "leaderboard": file_sha256(run.out / "leaderboard.csv")[:16]})
-    if run.state.announce("report", key, run.echo, outputs=[run.out / REPORT_DIR]):
-        write_report(run.out)
-        run.state.record("report", key)
-
-
 def _demo_score(comp, submission: Path) -> float | None:
     """F1-micro on the hidden labels of a demo data set (``DEMO_ANSWERS_FILE``, Kasut layout), else ``None``."""
     labels_file = Path(comp.root) / DEMO_ANSWERS_FILE
@@ -536,7 +525,7 @@ def build(data_dir, out, config=None, models=None, params_from=None, use_generat
         stacked = stack_key(stack_cfg, oof, run.metric)
         stack, scores = _stack_step(run, fold, tuned, oof, stacked, stack_cfg)
         board = _submission_step(run, stack, scores, submission_key(run.comp, stacked), run_plan)
-        _report_step(run, stacked)
+        report_stage(run.state, run.out, stacked, run.echo)
         result = RunResult(out, board, out / "submission.csv", out / "model", time.perf_counter() - t_start,
                            metric=run.metric)
         if run_plan is not None:

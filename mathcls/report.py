@@ -73,6 +73,17 @@ def predictions(frame: pd.DataFrame) -> np.ndarray:
     return classes[frame[[PROBA + c for c in classes]].to_numpy().argmax(1)]
 
 
+def report_stage(state, out: Path, stacked, echo) -> None:
+    """The ``report`` stage of a run: rebuilt when the stack's key (``stacked``) or the leaderboard changed."""
+    from .data import file_sha256
+    from .stages import StageKey
+
+    key = StageKey({"stack": stacked.digest, "leaderboard": file_sha256(out / "leaderboard.csv")[:16]})
+    if state.announce("report", key, echo, outputs=[out / REPORT_DIR]):
+        write_report(out)
+        state.record("report", key)
+
+
 def write_report(out) -> Path:
     """Build ``<out>/report`` (replaced whole) from ``<out>/oof`` and ``<out>/leaderboard.csv``."""
     from .schema import KASUT, read_schema
