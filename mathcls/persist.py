@@ -42,6 +42,9 @@ from .labels import label_name
 
 MANIFEST = "manifest.json"
 TRAIN_ROWS = "train_rows.npy"
+#: The family that wrote the payload, beside it (hashed with it), so a manifest that names another
+#: family is refused instead of loading one family's files as another's.
+PAYLOAD_FAMILY = "payload_family.txt"
 #: Subfolders that training writes into a model's folder before the model itself; a save keeps them.
 RUN_OUTPUTS = ("checkpoints", "logs")
 FORMAT = "mathcls-model"
@@ -182,6 +185,7 @@ def save_model(estimator, path: str | os.PathLike, train_sha256: str | None = No
         tmp.mkdir()
         manifest = build_manifest(estimator, train_sha256, extra)
         estimator._save_payload(tmp)
+        (tmp / PAYLOAD_FAMILY).write_text(manifest["model"] + "\n", encoding="utf-8")
         if train_texts is not None:
             from .data import row_fingerprints
 
@@ -335,6 +339,7 @@ def load_model(path: str | os.PathLike, params: dict | None = None):
     folder = Path(path)
     manifest = read_manifest(folder)
     verify_payload(folder, manifest)
+    check_payload_family(folder, manifest)
     cls = get_model_class(manifest["model"])
     estimator = _build(cls, folder, manifest, params)
     try:
@@ -351,6 +356,18 @@ def load_model(path: str | os.PathLike, params: dict | None = None):
         for model in models if isinstance(models, list) else [models]:
             check_payload_classes(folder, estimator.classes_, getattr(model, "classes_", None), f"base model {name!r}")
     return estimator
+
+
+def check_payload_family(folder: Path, manifest: dict) -> None:
+    """The manifest's family is the one that wrote the payload (folders saved before the payload
+    recorded it are not checked)."""
+    path = folder / PAYLOAD_FAMILY
+    if not path.is_file():
+        return
+    wrote = path.read_text(encoding="utf-8").strip()
+    if wrote != manifest["model"]:
+        raise ModelFolderError(f"Model folder {folder}: its manifest names family {manifest['model']!r} but its "
+                               f"payload was written by {wrote!r}; restore the manifest or retrain the model.")
 
 
 def training_overlap(folder: str | os.PathLike, texts) -> float | None:

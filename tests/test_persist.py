@@ -175,6 +175,16 @@ def _other_payload(classes, rehash):
     return apply
 
 
+def _other_family(family):
+    """A manifest that names another family (and that family's class) consistently."""
+    def edit(manifest):
+        from mathcls.models import get_model_class
+
+        cls = get_model_class(family)
+        manifest.update(model=family, **{"class": f"{cls.__module__}.{cls.__qualname__}"})
+    return _edit_manifest(edit)
+
+
 def _payload_classes_reordered(folder):
     """A payload whose stored class order differs from the manifest's, with matching hashes."""
     import skops.io as sio
@@ -208,6 +218,8 @@ CORRUPTIONS = [
     ("classes_dtype unknown", _set("classes_dtype", "complex"), "'classes_dtype' must be"),
     ("family does not match class", _set("model", "setfit"), "does not match its class"),
     ("class does not match family", _set("class", "os.system"), "does not match its class"),
+    ("family and class of another family", _other_family("setfit"),
+     "names family 'setfit' but its payload was written by 'tfidf'"),
     ("train_sha256 malformed", _set("train_sha256", "abc"), "'train_sha256' must be"),
     ("payload hashes empty", _set("payload_sha256", {}), "'payload_sha256' must be"),
     ("payload hash altered", _edit_manifest(lambda m: m["payload_sha256"].update({"tfidf.skops": "0" * 64})),
