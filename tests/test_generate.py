@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -241,6 +242,81 @@ def test_llm_unreachable_and_missing_url_are_clear_errors(monkeypatch):
         llm_generate(per_class={0: 1}, url=url, timeout=5)
     assert endpoint("http://h:1/v1") == "http://h:1/v1/chat/completions"
     assert endpoint("http://h:1/api/chat/completions") == "http://h:1/api/chat/completions"
+
+
+class _FlakyChatAPI(BaseHTTPRequestHandler):
+    """Answers with the scripted statuses in turn (a number: that HTTP status; "slow": no answer
+    within the client's timeout), then with one good completion."""
+
+    script: list = []
+    calls = 0
+
+    def do_POST(self):  # noqa: N802 - http.server naming
+        self.rfile.read(int(self.headers["Content-Length"]))
+        step = _FlakyChatAPI.script[_FlakyChatAPI.calls] if _FlakyChatAPI.calls < len(_FlakyChatAPI.script) else 200
+        _FlakyChatAPI.calls += 1
+        if step == "slow":
+            import time
+
+            time.sleep(1.0)
+            step = 200
+        payload = json.dumps({"choices": [{"message": {"content": "Find $x$ when $2x + 1 = 7$ holds here."}}]}).encode()
+        self.send_response(step)
+        if step == 429:
+            self.send_header("Retry-After", "7")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture()
+def flaky_server(monkeypatch):
+    import mathcls.generate.llm as llm
+
+    waits = []
+    monkeypatch.setattr(llm, "_sleep", waits.append)
+    _FlakyChatAPI.calls = 0
+    from http.server import ThreadingHTTPServer
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _FlakyChatAPI)  # a retry is answered while a slow one sleeps
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", waits
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("script, waits", [
+    ([503, 502, 500], [1.0, 2.0, 4.0]),  # server errors: exponential backoff
+    ([429], [7.0]),  # rate limited: the server's Retry-After
+    (["slow"], [1.0]),  # a timeout
+])
+def test_llm_client_retries_transient_failures_with_backoff(flaky_server, script, waits):
+    from mathcls.generate.llm import chat
+
+    url, slept = flaky_server
+    _FlakyChatAPI.script = script
+    assert chat([{"role": "user", "content": "q"}], url=url, timeout=0.5).startswith("Find $x$")
+    assert slept == waits and _FlakyChatAPI.calls == len(script) + 1
+
+
+@pytest.mark.parametrize("script, fragment", [
+    ([401], "answered HTTP 401"),  # a wrong key is not retried
+    ([404], "answered HTTP 404"),
+    ([503] * 5, "answered HTTP 503 (Service Unavailable) 5 times"),  # retries spent
+])
+def test_llm_client_gives_up_in_one_sentence(flaky_server, script, fragment):
+    from mathcls.generate.llm import RETRIES, chat
+
+    url, slept = flaky_server
+    _FlakyChatAPI.script = script
+    with pytest.raises(MathclsError, match=re.escape(fragment)):
+        chat([{"role": "user", "content": "q"}], url=url)
+    assert _FlakyChatAPI.calls == (1 if len(script) == 1 else RETRIES + 1)
+    assert len(slept) == _FlakyChatAPI.calls - 1
 
 
 # ----------------------------------------------------------------------- CLI
