@@ -86,13 +86,13 @@ def test_submit_finds_the_competition_files(tmp_path, monkeypatch, no_credential
         monkeypatch.setenv("MATHCLS_DATA", str(data))
     if where == "run-folder":
         (run / "run.json").write_text(json.dumps({"data_dir": str(data)}))
-    result = CliRunner().invoke(cli, ["submit", str(sub), "-m", "x"])
+    result = CliRunner().invoke(cli, ["submit", str(sub), "-M", "x"])
     shown = "data/test.csv" if where == "cwd-data" else data / "test.csv"
     assert f"every id of {shown} has one label" in result.stdout
     assert result.exit_code == 1 and "No Kaggle credentials" in result.stderr
 
     sub.write_text("id,label\n1,0\n")  # the id check is never skipped
-    result = CliRunner().invoke(cli, ["submit", str(sub), "-m", "x"])
+    result = CliRunner().invoke(cli, ["submit", str(sub), "-M", "x"])
     assert result.exit_code == 1 and "lacks 1 id(s) of test.csv (e.g. '2')" in result.stderr
 
 

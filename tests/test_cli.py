@@ -66,7 +66,7 @@ def test_train_predict_explain(runner, competition_dir, tmp_path):
 
     out = tmp_path / "submission.csv"
     result = runner.invoke(cli, ["predict", "-m", str(model), "--input", str(competition_dir / "test.csv"),
-                                 "--output", str(out), "--proba"])
+                                 "--out", str(out), "--proba"])
     assert result.exit_code == 0, result.output
     sub = pd.read_csv(out, dtype=str)
     test = pd.read_csv(competition_dir / "test.csv", dtype=str)
@@ -169,7 +169,7 @@ def test_predict_bad_inputs(runner, competition_dir, tmp_path):
         (["-m", str(model), "--input", str(tmp_path / "none.csv")], "does not exist"),
     ]
     for args, fragment in cases:
-        assert_one_line_error(runner.invoke(cli, ["predict", *args, "--output", str(out)]), fragment)
+        assert_one_line_error(runner.invoke(cli, ["predict", *args, "--out", str(out)]), fragment)
         assert not out.exists()
 
 
@@ -190,13 +190,13 @@ def test_download_without_credentials(runner, no_kaggle_credentials, tmp_path):
 def test_submit_validates_then_needs_credentials(runner, no_kaggle_credentials, competition_dir, tmp_path):
     bad = tmp_path / "bad.csv"
     bad.write_text("id,label\n1000,0\n")
-    assert_one_line_error(runner.invoke(cli, ["submit", str(bad), "-m", "x", "--data", str(competition_dir)]), "lacks")
+    assert_one_line_error(runner.invoke(cli, ["submit", str(bad), "-M", "x", "--data", str(competition_dir)]), "lacks")
     good = tmp_path / "good.csv"
     ids = pd.read_csv(competition_dir / "test.csv", dtype=str)["id"]
     pd.DataFrame({"id": ids, "label": 1}).to_csv(good, index=False)
-    result = runner.invoke(cli, ["submit", str(good), "-m", "x", "--data", str(competition_dir)])
+    result = runner.invoke(cli, ["submit", str(good), "-M", "x", "--data", str(competition_dir)])
     assert_one_line_error(result, "No Kaggle credentials found")
-    assert_one_line_error(runner.invoke(cli, ["submit", str(tmp_path / "none.csv"), "-m", "x"]), "does not exist")
+    assert_one_line_error(runner.invoke(cli, ["submit", str(tmp_path / "none.csv"), "-M", "x"]), "does not exist")
 
 
 def test_console_script_error_has_no_traceback(tmp_path):
@@ -318,15 +318,15 @@ BAD_INPUTS = [
     ("explore --data {comp} --images {file}/img", "is a file, not a folder", None),
     ("explore --data {latin} --json {out}", "not UTF-8", None),
     # evaluate
-    ("evaluate --models {model} --data {comp}/train.csv --output {file}/e.csv", "is a file, not a folder", None),
-    ("evaluate --models {model} --data {comp}/train.csv --output {out} --images {file}/img", "Images folder", None),
-    ("evaluate --models {model} --data {comp}/test.csv --output {out}", "no column 'label'", None),
-    ("evaluate --models {root}/nosuch --data {comp}/train.csv --output {out}", "does not exist", None),
+    ("evaluate --models {model} --input {comp}/train.csv --out {file}/e.csv", "is a file, not a folder", None),
+    ("evaluate --models {model} --input {comp}/train.csv --out {out} --images {file}/img", "Images folder", None),
+    ("evaluate --models {model} --input {comp}/test.csv --out {out}", "no column 'label'", None),
+    ("evaluate --models {root}/nosuch --input {comp}/train.csv --out {out}", "does not exist", None),
     # submit (no Kaggle call is reached: the id check comes first)
-    ("submit {root}/subs/sub.csv -m x", "Found no test.csv", None),
-    ("submit {root}/subs/sub.csv -m x --data {root}/nosuch", "--data folder", None),
-    ("submit {root}/subs/sub.csv -m x", "MATHCLS_DATA folder", {"MATHCLS_DATA": "{root}/nosuch"}),
-    ("submit {root}/bad_sub.csv -m x --data {comp}", "lacks", None),
+    ("submit {root}/subs/sub.csv -M x", "Found no test.csv", None),
+    ("submit {root}/subs/sub.csv -M x --data {root}/nosuch", "--data folder", None),
+    ("submit {root}/subs/sub.csv -M x", "MATHCLS_DATA folder", {"MATHCLS_DATA": "{root}/nosuch"}),
+    ("submit {root}/bad_sub.csv -M x --data {comp}", "lacks", None),
     # tune
     ("tune tfidf --data {comp} --out {file}/t --n-trials 1", "is a file, not a folder", None),
     ("tune tfidf --data {comp} --out {mine} --n-trials 1", "is not a tuning folder", None),
@@ -402,7 +402,7 @@ EARLY = [
     ("run --data {real} --out {file}/run", "is a file, not a folder"),
     ("tune tfidf --data {real} --out {mine}", "is not a tuning folder"),
     ("explore --data {real} --json {file}/report.json", "is a file, not a folder"),
-    ("evaluate --models {model} --data {real}/train.csv --output {file}/e.csv", "is a file, not a folder"),
+    ("evaluate --models {model} --input {real}/train.csv --out {file}/e.csv", "is a file, not a folder"),
     ("predict -m {model} --input {real}/test.csv --output {file}/sub.csv", "is a file, not a folder"),
 ]
 
@@ -447,3 +447,46 @@ def test_usage_error_is_exit_2_with_one_error_line(bad_inputs, tmp_path, line, f
     errors = [ln for ln in result.stderr.splitlines() if ln.startswith("Error:")]
     assert len(errors) == 1 and fragment in errors[0] and result.stderr.startswith("Usage:"), result.stderr
     assert not out.exists()
+
+
+def test_one_name_per_meaning_across_commands(competition_dir, tmp_path):
+    """-m is a model everywhere (submit's message is -M), files written go to --out, earlier
+    spellings (predict/evaluate --output, evaluate --data FILE) still work but are not shown."""
+    runner = CliRunner()
+    for command in ("predict", "explain"):
+        assert "-m, --model" in runner.invoke(cli, [command, "--help"]).output
+    submit = runner.invoke(cli, ["submit", "--help"]).output
+    assert "-M, --message" in submit and "-m," not in submit
+    for command in ("predict", "evaluate"):
+        shown = runner.invoke(cli, [command, "--help"]).output
+        assert "--out " in shown and "--output" not in shown
+    assert "--input FILE" in runner.invoke(cli, ["evaluate", "--help"]).output
+    model = tmp_path / "m"
+    assert runner.invoke(cli, ["train", "tfidf", "--data", str(competition_dir), "--out", str(model),
+                               "-p", "min_df=1"]).exit_code == 0
+    test = str(competition_dir / "test.csv")
+    for flag, name in (("--out", "new.csv"), ("--output", "old.csv")):
+        result = runner.invoke(cli, ["predict", "-m", str(model), "--input", test, flag, str(tmp_path / name)])
+        assert result.exit_code == 0 and (tmp_path / name).is_file(), result.output
+    train = str(competition_dir / "train.csv")
+    for flags in (["--input", train, "--out"], ["--data", train, "--output"]):
+        table = tmp_path / f"eval{len(flags[0])}.csv"
+        result = runner.invoke(cli, ["evaluate", "--models", str(model), *flags, str(table)])
+        assert result.exit_code == 0 and table.is_file(), result.output
+    assert_one_line_error(runner.invoke(cli, ["evaluate", "--models", str(model)]), "--input FILE")
+
+
+@pytest.mark.parametrize("value, fragment", [("0", "positive duration"), ("-3", "positive duration"),
+                                             ("soon", "is not a duration")])
+def test_tune_timeout_takes_a_duration(competition_dir, tmp_path, value, fragment):
+    result = CliRunner().invoke(cli, ["tune", "tfidf", "--data", str(competition_dir), "--out", str(tmp_path / "t"),
+                                      "--timeout", value])
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "t").exists()
+
+
+def test_duration_seconds_reads_units_and_bare_seconds():
+    from mathcls.cli.common import duration_seconds
+
+    assert [duration_seconds(v, "--timeout") for v in ("90s", "20m", "1h", "45", "2.5", None)] == \
+        [90, 1200, 3600, 45, 2.5, None]

@@ -110,8 +110,8 @@ def test_missing_payload_is_reported(runs, tmp_path):
 def test_cli_evaluate(runs, tmp_path):
     images = tmp_path / "images"
     output = tmp_path / "evaluation.csv"
-    result = CliRunner().invoke(cli, ["evaluate", "--models", str(runs / "runs"), "--data", str(runs / "valid.csv"),
-                                      "--images", str(images), "--output", str(output)])
+    result = CliRunner().invoke(cli, ["evaluate", "--models", str(runs / "runs"), "--input", str(runs / "valid.csv"),
+                                      "--images", str(images), "--out", str(output)])
     assert result.exit_code == 0, result.output
     assert "broken" in result.output and "ERROR" in result.output
     assert "1 of 3 model folders could not be evaluated" in result.output
@@ -120,8 +120,8 @@ def test_cli_evaluate(runs, tmp_path):
 
 def test_cli_folders_as_arguments(runs, tmp_path):
     result = CliRunner().invoke(cli, ["evaluate", "--models", str(runs / "runs" / "good"),
-                                      str(runs / "runs" / "results"), "--data", str(runs / "valid.csv"),
-                                      "--output", str(tmp_path / "e.csv")])
+                                      str(runs / "runs" / "results"), "--input", str(runs / "valid.csv"),
+                                      "--out", str(tmp_path / "e.csv")])
     assert result.exit_code == 0, result.output
     assert len(pd.read_csv(tmp_path / "e.csv")) == 2
 
@@ -143,8 +143,8 @@ def test_cli_user_errors(runs, tmp_path, case, message):
     else:
         data = str(tmp_path / "valid.csv")
         (tmp_path / "valid.csv").write_text("Question,label\nWhat is x?,nine\n")
-    result = CliRunner().invoke(cli, ["evaluate", "--models", models, "--data", data,
-                                      "--output", str(tmp_path / "e.csv")])
+    result = CliRunner().invoke(cli, ["evaluate", "--models", models, "--input", data,
+                                      "--out", str(tmp_path / "e.csv")])
     assert result.exit_code == 1
     assert message in result.output and "Traceback" not in result.output
 
@@ -185,8 +185,8 @@ def test_training_rows_are_flagged_not_presented_as_a_score(runs, tmp_path):
         else:
             assert warnings == [] and "trained on" not in format_table(table)
 
-    result = CliRunner().invoke(cli, ["evaluate", "--models", str(folder), "--data", str(train_csv),
-                                      "--output", str(tmp_path / "e.csv")])
+    result = CliRunner().invoke(cli, ["evaluate", "--models", str(folder), "--input", str(train_csv),
+                                      "--out", str(tmp_path / "e.csv")])
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("Warning: 100% of the rows") and result.stderr.count("\n") == 1
 

@@ -76,3 +76,25 @@ def generation_option(f):
         "--use-generation", is_flag=True, default=False,
         help="Add the generated rows (mathcls generate) to the training folds only, never to validation.",
     )(f)
+
+
+def old_name(name: str, dest: str, file_okay=True, dir_okay=False):
+    """A hidden option under a name a command used before (``--output`` for ``--out``); the command
+    takes ``value or dest`` so old scripts keep working while the help shows one name per meaning."""
+    return click.option(name, dest, type=click.Path(file_okay=file_okay, dir_okay=dir_okay, path_type=str),
+                        default=None, hidden=True)
+
+
+def duration_seconds(value, what: str):
+    """``--timeout``-style options: a duration (90s, 20m, 1h) or bare seconds; ``None`` stays ``None``."""
+    from ..plan.duration import parse_duration
+
+    if value is None:
+        return None
+    try:
+        seconds = float(value)  # a bare number: seconds, as this option always took
+    except ValueError:
+        return parse_duration(value, what)
+    if not seconds > 0:
+        raise click.BadParameter(f"must be a positive duration such as 90s, 20m or 1h; got {value!r}.", param_hint=what)
+    return seconds

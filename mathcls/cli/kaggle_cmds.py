@@ -36,7 +36,7 @@ def download(competition, out):
 
 @click.command()
 @click.argument("file", type=click.Path(dir_okay=False, path_type=str))
-@click.option("-m", "--message", required=True, help="Submission message shown on Kaggle.")
+@click.option("-M", "--message", required=True, help="Submission message shown on Kaggle (-m means a model elsewhere).")
 @competition_option
 @click.option("--data", "data_dir", type=click.Path(file_okay=False, path_type=str), default=None, metavar="DIRECTORY",
               help="Competition folder whose test.csv (and sample_submission.csv) the ids are checked against. "
@@ -47,7 +47,7 @@ def submit(file, message, competition, data_dir):
 
     \b
     Example:
-      mathcls submit runs/cpu/submission.csv -m "cpu stack" --data data/
+      mathcls submit runs/cpu/submission.csv -M "cpu stack" --data data/
     """
     from ..kaggle import submit as do_submit
     from ..prediction import find_competition_folder, validate_submission_file

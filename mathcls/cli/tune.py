@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .common import data_option, generation_option, seed_option, text_column_option
+from .common import data_option, duration_seconds, generation_option, seed_option, text_column_option
 
 
 @click.command()
@@ -14,8 +14,9 @@ from .common import data_option, generation_option, seed_option, text_column_opt
               help="Output folder: best_params.json, trials.csv, plots, folds.json and the default journal file.")
 @click.option("--n-trials", type=click.IntRange(min=0), default=20, show_default=True,
               help="Trials this worker runs (each worker adds its own; rerunning adds more to the same study).")
-@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Wall-clock budget of this worker in seconds; a trial in flight stops at its next fold/epoch.")
+@click.option("--timeout", default=None, metavar="DURATION",
+              help="Wall-clock budget of this worker, e.g. 90s, 20m, 1h (a bare number is seconds); a trial in "
+                   "flight stops at its next fold/epoch.")
 @click.option("--storage", default=None, metavar="STORAGE",
               help="Journal file path (one machine) or RDB URL such as postgresql://user:pass@host/db "
                    "(several machines). Default: OUT/study.journal.")
@@ -54,6 +55,7 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
     from ..schema import DataChoices
     from ..tuning.run import tune as run_tune
 
+    timeout = duration_seconds(timeout, "--timeout")
     check_output_folder(out, "tune", "Tuning folder")
     cfg = {}
     if config is not None:
