@@ -40,6 +40,7 @@ from .env import package_versions
 from .errors import MathclsError
 from .folds import FOLDS_FILE, load_or_make_folds
 from .lock import folder_lock
+from .logs import say
 from .params import model_params
 from .persist import decode_param, encode_param
 from .report import OOF_DIR, report_stage
@@ -482,7 +483,7 @@ def _demo_score(comp, submission: Path) -> float | None:
 
 
 def build(data_dir, out, config=None, models=None, params_from=None, use_generation=False, generated_dir=None,
-          tune_models=True, base_config=None, time_limit=None, budget=None, echo=print, text_columns=()) -> RunResult:
+          tune_models=True, base_config=None, time_limit=None, budget=None, echo=say, text_columns=()) -> RunResult:
     """Folds, [generate], tune, stack and predict, each stage rerun only when what it depends on changed.
 
     ``mathcls run`` and ``mathcls stack`` (``tune_models=False``) both call this. ``config`` is a
@@ -558,7 +559,7 @@ def _tomlable(value):
     return value
 
 
-def demo(out, echo=print, n_per_class: int = 60, n_test: int = 240, config=None, **build_options) -> RunResult:
+def demo(out, echo=say, n_per_class: int = 60, n_test: int = 240, config=None, **build_options) -> RunResult:
     """Generate a synthetic 8-topic competition and run the whole pipeline on it (with ``config``, a
     config resolved over the built-in ``demo`` one, or that config itself)."""
     from .checks import check_output_folder

@@ -14,6 +14,7 @@ from .config import DEFAULT_SEED, load_config, model_entry
 from .data import LABEL, SOURCE, TEXT, load_competition
 from .errors import MathclsError
 from .folds import SharedFolds, load_or_make_folds
+from .logs import say
 from .models import make_model
 from .oof import FoldHook, out_of_fold_proba
 from .params import model_params
@@ -145,7 +146,7 @@ class _FoldScores(FoldHook):
 
 
 def train(model: str, data_dir, out, config=None, params_file=None, overrides=None, cv: int | None = None,
-          seed: int = DEFAULT_SEED, use_generation: bool = False, echo=print, generated_dir=None,
+          seed: int = DEFAULT_SEED, use_generation: bool = False, echo=say, generated_dir=None,
           text_columns=()) -> TrainResult:
     """Fit ``model`` on ``data_dir/train.csv`` and save it to ``out``; optionally cross-validate first.
 

@@ -490,3 +490,25 @@ def test_duration_seconds_reads_units_and_bare_seconds():
 
     assert [duration_seconds(v, "--timeout") for v in ("90s", "20m", "1h", "45", "2.5", None)] == \
         [90, 1200, 3600, 45, 2.5, None]
+
+
+def test_every_command_takes_quiet_and_verbose():
+    runner = CliRunner()
+    for command in COMMANDS:
+        shown = runner.invoke(cli, [command, "--help"]).output
+        assert "--quiet" in shown and "-v, --verbose" in shown, command
+
+
+def test_run_logs_to_run_log_and_quiet_keeps_the_console_to_warnings(competition_dir, tmp_path):
+    smoke = Path(__file__).resolve().parents[1] / "experiments" / "smoke.toml"
+    out = tmp_path / "run"
+    args = ["stack", "--data", str(competition_dir), "--out", str(out), "--config", str(smoke), "--models", "char"]
+    loud = CliRunner().invoke(cli, args)
+    assert loud.exit_code == 0, loud.output
+    assert "stack: run (no earlier result)" in loud.output and "Leaderboard" in loud.output
+    log = (out / "run.log").read_text()
+    assert "stack: run (no earlier result)" in log and "Leaderboard" in log and " INFO mathcls" in log
+    quiet = CliRunner().invoke(cli, [*args, "--quiet"])
+    assert quiet.exit_code == 0, quiet.output
+    assert "stack: reused" not in quiet.output and "Leaderboard" not in quiet.output
+    assert "stack: reused" in (out / "run.log").read_text()  # the file keeps every line, appended

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import re
 import shutil
 from pathlib import Path
@@ -69,9 +70,27 @@ def _rerun(smoke_run, tmp_path, text: str, capsys) -> tuple[Path, list[str], str
     shutil.copytree(out, copy)
     lines = []
     capsys.readouterr()
-    build(data, copy, config=_config(tmp_path, text), use_generation=True, echo=lines.append)
+    logged = _Collect()
+    logger = logging.getLogger("mathcls")  # the stack's verbose lines are logged
+    logger.addHandler(logged)
+    level, logger.level = logger.level, logging.DEBUG
+    try:
+        build(data, copy, config=_config(tmp_path, text), use_generation=True, echo=lines.append)
+    finally:
+        logger.removeHandler(logged)
+        logger.setLevel(level)
+    lines_and_logs = lines + logged.lines
     stage_lines = [ln for ln in lines if re.match(r"^[\w ]+: (reused|run|rerun)\b", ln)]
-    return copy, stage_lines, "\n".join(lines) + capsys.readouterr().out
+    return copy, stage_lines, "\n".join(lines_and_logs) + capsys.readouterr().out
+
+
+class _Collect(logging.Handler):
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.lines = []
+
+    def emit(self, record):
+        self.lines.append(record.getMessage())
 
 
 def test_run_writes_everything(smoke_run):

@@ -41,6 +41,33 @@ SHORT_HELP: dict[str, str] = {
 }
 
 
+def _verbosity(ctx, param, value):
+    """Callback of -q/-v on every command: (re)configure the console handler of the mathcls logger."""
+    from .logs import configure_console
+
+    ctx.meta[f"mathcls.{param.name}"] = value
+    configure_console(bool(ctx.meta.get("mathcls.quiet")), int(ctx.meta.get("mathcls.verbose") or 0))
+    return value
+
+
+def _with_verbosity(command):
+    """Give ``command`` -q/--quiet (only warnings and errors; no progress bars where it has them)
+    and -v/--verbose (debug lines), once; a command's own --quiet also quiets the log."""
+    if getattr(command, "_mathcls_verbosity", False):
+        return command
+    opts = {o for p in command.params for o in p.opts}
+    for p in command.params:
+        if "--quiet" in p.opts:
+            p.callback = _verbosity
+    if "--quiet" not in opts:
+        command.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_verbosity,
+                                           help="Only warnings and errors."))
+    command.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_verbosity,
+                                       help="Also debug lines."))
+    command._mathcls_verbosity = True
+    return command
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported only when used, and which turns user errors
     (:class:`~mathcls.errors.MathclsError`) into one line on stderr and exit code 1."""
@@ -53,7 +80,7 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module, _, attr = target.partition(":")
-        return getattr(importlib.import_module(module), attr)
+        return _with_verbosity(getattr(importlib.import_module(module), attr))
 
     def format_commands(self, ctx, formatter):
         rows = [(name, SHORT_HELP.get(name, "")) for name in COMMANDS]

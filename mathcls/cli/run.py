@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..logs import say
 from .common import generation_option, text_column_option
+from .logs import log_file
 
 #: --config of run and stack: the config chooses everything, not only parameters.
 config_option = click.option(
@@ -90,13 +92,13 @@ def run(data_dir, out, config, demo, use_generation, generated_dir, time_limit, 
     cfg = resolve_config(None if demo else config, builtin_config("demo") if demo else None)
     budget = time_budget(cfg, time_limit)
     _forget_probe(reprobe)
-    with _catching_signals(budget):
+    with log_file(out), _catching_signals(budget):
         if demo:
-            result = run_demo(out, echo=click.echo, config=cfg, budget=budget)
+            result = run_demo(out, echo=say, config=cfg, budget=budget)
         else:
             result = build(data_dir, out, config=cfg, use_generation=use_generation, generated_dir=generated_dir,
-                           time_limit=time_limit, budget=budget, echo=click.echo, text_columns=text_columns)
-    click.echo(summary(result))
+                           time_limit=time_limit, budget=budget, echo=say, text_columns=text_columns)
+        say(summary(result))
 
 
 @click.command()
@@ -128,8 +130,8 @@ def stack(data_dir, out, config, models, params_from, use_generation, generated_
     cfg = resolve_config(config)  # read and checked once, before any data is read
     budget = time_budget(cfg, time_limit)
     _forget_probe(reprobe)
-    with _catching_signals(budget):
+    with log_file(out), _catching_signals(budget):
         result = build(data_dir, out, config=cfg, models=_models(models), params_from=params_from,
                        use_generation=use_generation, generated_dir=generated_dir, tune_models=False,
-                       time_limit=time_limit, budget=budget, echo=click.echo, text_columns=text_columns)
-    click.echo(summary(result))
+                       time_limit=time_limit, budget=budget, echo=say, text_columns=text_columns)
+        say(summary(result))

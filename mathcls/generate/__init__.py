@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..data import DEMO_ANSWERS_FILE, ID, LABEL, SAMPLE_FILE, SOURCE, TEST_FILE, TEXT, TRAIN_FILE
+from ..logs import say
 from .augment import augment
 from .engine import balance_counts, generate, generate_topic
 from .llm import llm_generate
@@ -113,7 +114,7 @@ def make_demo_competition(out_dir, n_per_class: int = 80, n_test: int = 240, see
 
 def build_generated(out_dir, procedural: bool = True, per_class: int | None = None, balance: bool = False,
                     augment_per_row: int = 0, augment_fraction: float = 1.0, data_dir=None, seed: int = 0,
-                    llm_url: str | None = None, llm_per_class: int = 0, progress: bool = False, echo=print,
+                    llm_url: str | None = None, llm_per_class: int = 0, progress: bool = False, echo=say,
                     choices=None, topics=None) -> dict:
     """What ``mathcls generate`` does: procedural rows (``per_class`` per topic, or topped up to the
     largest class with ``balance``), augmented copies of ``data_dir/train.csv`` rows, optional LLM

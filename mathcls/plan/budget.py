@@ -18,6 +18,8 @@ import threading
 import time
 from contextlib import contextmanager
 
+from ..logs import say
+
 
 class BudgetExhausted(Exception):
     """The time limit or a stop signal ended the training of the model in flight."""
@@ -110,7 +112,7 @@ class Budget:
             raise BudgetExhausted(name)
 
     @contextmanager
-    def signals(self, echo=print):
+    def signals(self, echo=say):
         """Inside, SIGTERM and SIGINT (Ctrl-C) become stop requests (main thread only)."""
         self._echo = echo
         installed = {}

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..atomic import write_json
 from ..env import cache_dir, package_versions
+from ..logs import say
 from . import measure
 
 
@@ -107,7 +108,7 @@ class Probe:
         Prints one line per measurement taken.
     """
 
-    def __init__(self, data: DataShape, clock=None, echo=print):
+    def __init__(self, data: DataShape, clock=None, echo=say):
         self.data = data
         self.clock = clock or time.perf_counter
         self.echo = echo

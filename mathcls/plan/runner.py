@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..atomic import write_json
+from ..logs import say
 from .budget import Budget, BudgetCallback, BudgetExhausted
 from .costs import Cost, estimate, stack_seconds
 from .duration import format_duration
@@ -30,7 +31,7 @@ PLAN_FILE = "plan.json"
 PROBE_SHARE = 0.15
 
 
-def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: int = 0, echo=print) -> BudgetedRun:
+def make_run_plan(cfg: dict, names, data: DataShape, out, budget: Budget, seed: int = 0, echo=say) -> BudgetedRun:
     """Probe this machine, price every allowed setting of the models ``names`` and make the first plan."""
     from ..stacking import StackingEnsemble, name_list
 

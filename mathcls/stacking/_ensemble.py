@@ -8,6 +8,7 @@ with the meta-learner cross-fitted on the OOF table over the same folds.
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from numbers import Integral, Real
@@ -34,9 +35,12 @@ from ._pseudo_label import check_pseudo_label, name_list, pseudo_rows
 STRATEGIES = ("fold-average", "refit")
 
 
+log = logging.getLogger(__name__)
+
+
 def _log(verbose: bool, msg: str) -> None:
     if verbose:
-        print(msg, flush=True)
+        log.info(msg)
 
 
 def meta_table(probas, texts, extra_features: bool, neighbours=None) -> np.ndarray:

@@ -11,6 +11,7 @@ Any other classifier can replace it in ``StackingEnsemble(final_estimator=...)``
 from __future__ import annotations
 
 import json
+import logging
 from numbers import Integral, Real
 from pathlib import Path
 
@@ -192,7 +193,7 @@ class MetaLGBMClassifier(ClassifierMixin, BaseEstimator):
 
     def _log(self, msg):
         if self.verbose:
-            print(msg, flush=True)
+            logging.getLogger(__name__).info(msg)
 
     def _check_table(self, X, n_classes) -> tuple[np.ndarray, int]:
         X = np.asarray(X)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import sys
 import time
@@ -29,6 +30,7 @@ from ..atomic import atomic_path, write_json
 from ..config import DEFAULT_SEED, load_config
 from ..data import LABEL, SOURCE, TEXT, load_competition
 from ..errors import MathclsError
+from ..logs import say
 from ..params import model_params
 from ..persist import encode_param
 from ..submission import write_csv_atomic
@@ -80,12 +82,12 @@ class TuneResult:
 
 
 def _stderr(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    logging.getLogger(__name__).warning(message)
 
 
 def tune(model: str, data_dir, out, n_trials: int | None = 20, timeout: float | None = None, storage=None,
          study_name: str | None = None, cv: int = 5, config=None, use_generation: bool = False,
-         seed: int = DEFAULT_SEED, echo=print, progress: bool = True, warn=_stderr,
+         seed: int = DEFAULT_SEED, echo=say, progress: bool = True, warn=_stderr,
          generated_dir=None, choices=None, metric=None, topics=None) -> TuneResult:
     """Run one tuning worker; see the module docstring. Returns a :class:`TuneResult`.
 

@@ -1,0 +1,16 @@
+"""The ``mathcls`` logger: library code reports through it and never prints; the CLI decides
+where lines go (console at the verbosity asked, ``OUT/run.log``; see :mod:`mathcls.cli.logs`).
+
+Functions that report progress take an ``echo`` callable; its default, :func:`say`, logs at INFO.
+"""
+
+from __future__ import annotations
+
+import logging
+
+logger = logging.getLogger("mathcls")
+
+
+def say(message: str) -> None:
+    """Log one progress line at INFO on the ``mathcls`` logger (the default ``echo``)."""
+    logger.info(message)
