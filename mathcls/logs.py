@@ -14,3 +14,17 @@ logger = logging.getLogger("mathcls")
 def say(message: str) -> None:
     """Log one progress line at INFO on the ``mathcls`` logger (the default ``echo``)."""
     logger.info(message)
+
+
+_quiet = False
+
+
+def set_quiet(quiet: bool) -> None:
+    """``mathcls -q``: no progress bars (the CLI sets it with the console's verbosity)."""
+    global _quiet
+    _quiet = bool(quiet)
+
+
+def quiet() -> bool:
+    """Whether progress bars are off (every ``tqdm`` in mathcls passes ``disable=quiet()``)."""
+    return _quiet

@@ -508,7 +508,11 @@ def test_run_logs_to_run_log_and_quiet_keeps_the_console_to_warnings(competition
     assert "stack: run (no earlier result)" in loud.output and "Leaderboard" in loud.output
     log = (out / "run.log").read_text()
     assert "stack: run (no earlier result)" in log and "Leaderboard" in log and " INFO mathcls" in log
+    assert "char folds" in loud.output  # the progress bar
     quiet = CliRunner().invoke(cli, [*args, "--quiet"])
     assert quiet.exit_code == 0, quiet.output
     assert "stack: reused" not in quiet.output and "Leaderboard" not in quiet.output
     assert "stack: reused" in (out / "run.log").read_text()  # the file keeps every line, appended
+    fresh = CliRunner().invoke(cli, [*args[:4], str(tmp_path / "run2"), *args[5:], "-q"])
+    assert fresh.exit_code == 0 and fresh.output.strip() == "", fresh.output  # no lines, no progress bars
+    assert "stack: run" in (tmp_path / "run2" / "run.log").read_text()

@@ -47,6 +47,7 @@ def _verbosity(ctx, param, value):
 
     ctx.meta[f"mathcls.{param.name}"] = value
     configure_console(bool(ctx.meta.get("mathcls.quiet")), int(ctx.meta.get("mathcls.verbose") or 0))
+    ctx.call_on_close(configure_console)  # back to the defaults once the command is done (tests, embedding)
     return value
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from ..logs import logger
+from ..logs import logger, set_quiet
 
 LOG_FILE = "run.log"
 _FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -26,8 +26,9 @@ class ClickHandler(logging.Handler):
 
 
 def configure_console(quiet: bool = False, verbose: int = 0) -> None:
-    """One console handler on the ``mathcls`` logger: warnings only with ``quiet``, INFO by default,
-    DEBUG with ``-v``."""
+    """One console handler on the ``mathcls`` logger: warnings only with ``quiet`` (and no progress
+    bars), INFO by default, DEBUG with ``-v``."""
+    set_quiet(quiet)
     level = logging.WARNING if quiet else (logging.DEBUG if verbose else logging.INFO)
     for handler in [h for h in logger.handlers if isinstance(h, ClickHandler)]:
         logger.removeHandler(handler)

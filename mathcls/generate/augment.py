@@ -27,6 +27,7 @@ import pandas as pd
 
 from ..data import LABEL, SOURCE, TEXT
 from ..errors import MathclsError
+from ..logs import quiet
 from ..text import find_math_spans, normalize_text, split_math
 
 OPS = ("rename", "numbers", "synonyms", "reorder", "prefix")
@@ -366,7 +367,7 @@ def augment(df: pd.DataFrame, n_per_row: int = 1, fraction: float = 1.0, seed: i
     if progress:
         from tqdm.auto import tqdm
 
-        it = tqdm(rows, desc="augmenting", unit="row")
+        it = tqdm(rows, desc="augmenting", unit="row", disable=quiet())
     for i in it:
         src = normalize_text(questions[i])
         n_spans = len(find_math_spans(src))

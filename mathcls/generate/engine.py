@@ -14,6 +14,7 @@ import pandas as pd
 from ..data import LABEL, SOURCE, TEXT
 from ..errors import MathclsError
 from ..labels import LABELS
+from ..logs import quiet
 from ..text import normalize_text
 from .draws import TEMPLATES, Draw
 
@@ -104,7 +105,7 @@ def generate(per_class: int | dict = 200, seed: int = 0, exclude=(), part: str |
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=sum(counts.values()), desc="generating", unit="q")
+        bar = tqdm(total=sum(counts.values()), desc="generating", unit="q", disable=quiet())
     try:
         for label, n in counts.items():
             rows = generate_topic(label, n, seed, excl, part)

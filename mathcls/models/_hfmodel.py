@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import MathclsError, ModelFolderError, ParameterError
+from ..logs import quiet
 
 HEAD_WEIGHTS = "classifier.safetensors"
 HEAD_INFO = "classifier.json"
@@ -365,7 +366,7 @@ def predict_logits(module, ids, tokenizer, batch_size: int, mixed_precision: str
     out = np.zeros((len(ids), n_classes), dtype=np.float32)
     show = progress and len(ids) > 4 * batch_size
     with torch.inference_mode():
-        for start in tqdm(range(0, len(order), batch_size), desc="predict", unit="batch", disable=not show,
+        for start in tqdm(range(0, len(order), batch_size), desc="predict", unit="batch", disable=not show or quiet(),
                           leave=False):
             rows = order[start:start + batch_size]
             input_ids, mask = collate(tokenizer, [ids[i] for i in rows], device)

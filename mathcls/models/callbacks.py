@@ -26,6 +26,8 @@ import shutil
 import time
 from pathlib import Path
 
+from ..logs import quiet
+
 
 class Callback:
     """A callback whose hooks do nothing: subclass it and override the hooks you need."""
@@ -64,7 +66,7 @@ class ProgressBar(Callback):
         from tqdm.auto import tqdm
 
         self._bar = tqdm(total=n_batches, desc=f"epoch {epoch}/{getattr(estimator, 'epochs', '?')}", unit="batch",
-                         leave=False)
+                         leave=False, disable=quiet())
 
     def on_batch_end(self, estimator, step, logs):
         if self._bar is not None:

@@ -26,6 +26,7 @@ from sklearn.metrics import f1_score
 
 from ..atomic import atomic_path, write_json
 from ..data import texts_sha256
+from ..logs import quiet
 from ..oof import FoldHook, FoldResult, align_proba, out_of_fold_proba
 
 _CACHE_VERSION = 1
@@ -93,7 +94,7 @@ class _Progress(FoldHook):
     def __init__(self, name, n_folds):
         from tqdm.auto import tqdm
 
-        self.bar = tqdm(total=n_folds, desc=f"{name} folds", unit="fold", leave=False)
+        self.bar = tqdm(total=n_folds, desc=f"{name} folds", unit="fold", leave=False, disable=quiet())
 
     def after_fold(self, result):
         self.bar.update()

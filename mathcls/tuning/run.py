@@ -30,7 +30,7 @@ from ..atomic import atomic_path, write_json
 from ..config import DEFAULT_SEED, load_config
 from ..data import LABEL, SOURCE, TEXT, load_competition
 from ..errors import MathclsError
-from ..logs import say
+from ..logs import quiet, say
 from ..params import model_params
 from ..persist import encode_param
 from ..submission import write_csv_atomic
@@ -340,7 +340,7 @@ class _Reporter:
             from tqdm.auto import tqdm
 
             self.bar = tqdm(total=total, desc="trials", unit="trial", file=sys.stderr, leave=False,
-                            disable=None, dynamic_ncols=True)
+                            disable=True if quiet() else None, dynamic_ncols=True)
 
     def __call__(self, study, trial):
         import optuna
