@@ -276,6 +276,7 @@ def test_tune_writes_outputs_resumes_and_feeds_train(tiny_comp, tmp_path):
     assert result.exit_code == 0, result.output
     lines = [ln for ln in result.output.splitlines() if ln.startswith("Trial ")]
     assert len(lines) == 2 and "F1-micro" in lines[0] and "C=20" in lines[0]  # trial 0 = the defaults
+    assert "INFO mathcls" in (out / "run.log").read_text() and lines[0] in (out / "run.log").read_text()
     for name in ("best_params.json", "trials.csv", "folds.json", "study.journal", "optimization_history.png",
                  "param_importances.png"):
         assert (out / name).is_file(), name

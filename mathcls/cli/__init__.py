@@ -53,14 +53,11 @@ def _verbosity(ctx, param, value):
 
 def _with_verbosity(command):
     """Give ``command`` -q/--quiet (only warnings and errors; no progress bars where it has them)
-    and -v/--verbose (debug lines), once; a command's own --quiet also quiets the log."""
+    and -v/--verbose (debug lines), once."""
     if getattr(command, "_mathcls_verbosity", False):
         return command
     opts = {o for p in command.params for o in p.opts}
-    for p in command.params:
-        if "--quiet" in p.opts:
-            p.callback = _verbosity
-    if "--quiet" not in opts:
+    if "--quiet" not in opts:  # tune and generate have their own: no progress bar, the lines stay
         command.params.append(click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_verbosity,
                                            help="Only warnings and errors."))
     command.params.append(click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_verbosity,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import click
 
+from ..logs import say
 from .common import data_option, duration_seconds, generation_option, seed_option, text_column_option
+from .logs import log_file
 
 
 @click.command()
@@ -67,12 +69,13 @@ def tune(model, data_dir, out, n_trials, timeout, storage, study_name, cv, confi
     cv = DEFAULT_CV if cv is None else cv
     if tunable_family(model).uses_cache:  # an unknown or untunable family: one sentence
         check_cache_folder()
-    result = run_tune(
-        model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
-        config=config, use_generation=use_generation, seed=seed, echo=click.echo, progress=not quiet,
-        warn=lambda m: click.echo(m, err=True), generated_dir=generated_dir,
-        choices=DataChoices.from_config(cfg, text_columns), metric=cfg.get("run", {}).get("metric"),
-    )
+    with log_file(out):  # every worker appends its lines to OUT/run.log
+        result = run_tune(
+            model, data_dir, out, n_trials=n_trials, timeout=timeout, storage=storage, study_name=study_name, cv=cv,
+            config=config, use_generation=use_generation, seed=seed, echo=say, progress=not quiet,
+            generated_dir=generated_dir,
+            choices=DataChoices.from_config(cfg, text_columns), metric=cfg.get("run", {}).get("metric"),
+        )
     metric = get_metric(result.metric)
     click.echo(
         f"Best mean {metric.title} {abs(result.best_value):.4f} over {result.n_complete} complete trials of study "
