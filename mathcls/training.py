@@ -170,6 +170,10 @@ def train(model: str, data_dir, out, config=None, params_file=None, overrides=No
     check_output_folder(out, "model", "Model folder")
     if get_family(family).uses_cache:
         check_cache_folder()
+    if "model" in estimator.get_params(deep=False):
+        from .models._hf import resolve_model
+
+        resolve_model(estimator.model)  # an unreachable or missing model fails before the data is read
     comp = load_competition(data_dir, need_test=False, choices=DataChoices.from_config(cfg, text_columns))
     echo(comp.schema.describe())
     metric = get_metric(cfg.get("run", {}).get("metric") or default_metric(comp.schema))
