@@ -179,6 +179,16 @@ def test_demo_competition_is_complete_and_honest(tmp_path):
 
 # ----------------------------------------------------------------------- LLM client
 
+def _answer(handler, status: int, payload: bytes, headers: dict) -> None:
+    """Send one HTTP answer from a fake chat server."""
+    handler.send_response(status)
+    for name, value in headers.items():
+        handler.send_header(name, value)
+    handler.send_header("Content-Length", str(len(payload)))
+    handler.end_headers()
+    handler.wfile.write(payload)
+
+
 class _FakeChatAPI(BaseHTTPRequestHandler):
     seen: list = []
 
@@ -194,11 +204,7 @@ class _FakeChatAPI(BaseHTTPRequestHandler):
         lines = [f"{i + 1}. Find the value of $x_{i}$ when the problem number {len(_FakeChatAPI.seen)} asks about {prompt[30:60]}"
                  for i in range(n)]
         payload = json.dumps({"choices": [{"message": {"role": "assistant", "content": "\n".join(lines)}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        _answer(self, 200, payload, {"Content-Type": "application/json"})
 
     def log_message(self, *args):
         pass
@@ -261,12 +267,7 @@ class _FlakyChatAPI(BaseHTTPRequestHandler):
             time.sleep(1.0)
             step = 200
         payload = json.dumps({"choices": [{"message": {"content": "Find $x$ when $2x + 1 = 7$ holds here."}}]}).encode()
-        self.send_response(step)
-        if step == 429:
-            self.send_header("Retry-After", "7")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        _answer(self, step, payload, {"Retry-After": "7"} if step == 429 else {})
 
     def log_message(self, *args):
         pass
