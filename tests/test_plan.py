@@ -721,3 +721,15 @@ def test_the_probe_measures_the_most_important_models_within_its_share(comp, tmp
     text = "\n".join(lines)
     assert re.search(r"\n  second +slow +dropped +not measured: the probe used its 60 s", text)
     assert sum(line.startswith("  probing slow") for line in lines) == 1
+
+
+def test_options_put_larger_settings_last_even_when_they_measure_cheaper():
+    from mathcls.plan.runner import _order_key
+
+    # A tiny model: the 500-feature option happened to measure faster than the 50-feature one.
+    options = [Option({"max_features": 500, "epochs": 1}, Cost(fold=0.9)),
+               Option({"max_features": 50, "epochs": 1}, Cost(fold=1.0)),
+               Option({"max_features": 50, "epochs": 2}, Cost(fold=5.0))]
+    ordered = sorted(options, key=lambda o: _order_key(o, options, cv=2))
+    assert [o.settings for o in ordered] == [{"max_features": 50, "epochs": 1}, {"max_features": 500, "epochs": 1},
+                                            {"max_features": 50, "epochs": 2}]

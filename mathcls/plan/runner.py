@@ -98,7 +98,20 @@ def _options(spec: ModelSpec, params: dict, data: DataShape, probe: Probe) -> li
     longest = max(lengths) if None not in lengths else None
     for combo, full in zip(combos, fulls):
         options.append(Option(combo, estimate(spec.family, full, data, probe, probe_length=longest)))
-    return sorted(options, key=lambda o: o.cost.train(data.cv) + o.cost.stack)
+    return sorted(options, key=lambda o: _order_key(o, options, data.cv))
+
+
+def _order_key(option: Option, options: list[Option], cv: int):
+    """Cheapest first, where an option costs at least any option whose settings it dominates.
+
+    Larger settings never cost less; on a tiny model the measured costs are noise, and sorting by them
+    alone could put the smaller settings last, where the planner reads "the largest that fits".
+    """
+    def dominates(a: dict, b: dict) -> bool:
+        return all(a[k] >= b[k] for k in a)
+
+    cost = max(o.cost.train(cv) + o.cost.stack for o in options if dominates(option.settings, o.settings))
+    return cost, sorted(option.settings.items())
 
 
 class BudgetedRun:
