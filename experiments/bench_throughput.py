@@ -61,7 +61,7 @@ def main(argv=None):
 
     os.environ.setdefault("MATHCLS_CACHE", tempfile.mkdtemp(prefix="mathcls-bench-cache-"))
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from mathcls.config import quiet_openmp_threads
+    from mathcls.env import quiet_openmp_threads
 
     quiet_openmp_threads()
     import numpy as np

@@ -52,7 +52,7 @@ def token_table(texts) -> list[dict]:
 def frozen_cv(texts, y, n_splits: int, seed: int) -> list[dict]:
     from sklearn.metrics import f1_score
 
-    from mathcls.folds import iter_splits, make_folds
+    from mathcls.folds import SharedFolds, make_folds
     from mathcls.models.setfit import SetFitClassifier
 
     fold = make_folds(y, n_splits=n_splits, seed=seed)
@@ -61,7 +61,7 @@ def frozen_cv(texts, y, n_splits: int, seed: int) -> list[dict]:
     for mode in MODES:
         t0 = time.perf_counter()
         micro, macro = [], []
-        for train_idx, valid_idx in iter_splits(fold):
+        for train_idx, valid_idx in SharedFolds(fold).split():
             est = SetFitClassifier(body_epochs=0, max_length=256, normalize=mode, progress_bar=False)
             est.fit(list(texts[train_idx]), y[train_idx])
             pred = est.predict(list(texts[valid_idx]))
