@@ -4,7 +4,7 @@ Every text is stored under the sha256 of ``(model identity, max_length, text mod
 (the text mode is :func:`mathcls.text.text_mode_key` of the ``normalize`` parameter), so
 cross-validation folds, tuning trials and the frozen-embedding head never encode or tokenise the
 same text twice, in this process or the next. The cache lives under
-``mathcls.config.cache_dir()`` (``MATHCLS_CACHE``, default ``~/.cache/mathcls``)::
+``mathcls.env.cache_dir()`` (``MATHCLS_CACHE``, default ``~/.cache/mathcls``)::
 
     <cache>/embeddings/<kind>-<namespace hash>/info.json          what the namespace holds
     <cache>/embeddings/<kind>-<namespace hash>/shard-*.npz        immutable shards (no pickle)

@@ -179,3 +179,20 @@ def test_layer_features_of_an_encoder_are_cached_where_the_planner_looks():
     X = encode_layers(texts[:5], [3], model=None, pooling="last", max_length=32, precision="fp32")[3]
     assert X.shape == (5, 384) and np.isfinite(X).all()
     assert _uncached(params, data) == (0, 3)
+
+
+@pytest.mark.parametrize("normalize", [True, "verbalize"])
+def test_frozen_sentence_embeddings_are_cached_where_the_planner_looks(normalize):
+    """The planner prices only the questions whose frozen embeddings are not cached yet, under every
+    text mode (it once looked up bool(normalize), so 'verbalize' embeddings never counted as cached)."""
+    from types import SimpleNamespace
+
+    from mathcls.embeddings import encode
+    from mathcls.plan.costs import _uncached
+
+    texts, _ = make_corpus(1)
+    params = {"model": None, "max_length": 32, "normalize": normalize, "precision": "fp32", "device": "cpu"}
+    data = SimpleNamespace(train_texts=texts[:5], test_texts=texts[5:])
+    assert _uncached(params, data) == (5, 3)
+    encode(texts[:5], model=None, max_length=32, normalize=normalize)
+    assert _uncached(params, data) == (0, 3)

@@ -97,3 +97,20 @@ def test_the_figure_detector_catches_a_measured_speed():
 def test_docstrings_hold_no_measured_figures(path):
     stale = [(name, m.group(0)) for name, doc in _docstrings(_tree(path)) if (m := _FIGURE.search(doc))]
     assert not stale, f"{_name(path)}: {stale}"
+
+
+def test_every_extra_an_error_message_names_exists():
+    """`require(module, extra=...)` tells the user to `pip install 'mathcls[extra]'`: the extra must
+    be one pyproject.toml defines."""
+    import tomllib
+
+    extras = set(tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text())["project"]["optional-dependencies"])
+    named = {}
+    for path in MODULES:
+        for node in ast.walk(_tree(path)):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", getattr(node.func, "attr", None)) == "require":
+                for kw in node.keywords:
+                    if kw.arg == "extra" and isinstance(kw.value, ast.Constant):
+                        named[f"{_name(path)}: {kw.value.value}"] = kw.value.value
+    assert named, "no require(..., extra=...) call found: the test no longer looks where the code is"
+    assert {k for k, v in named.items() if v not in extras} == set()

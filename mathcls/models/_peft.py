@@ -70,7 +70,7 @@ def check_quantization(quantization, device) -> None:
             f"quantization={quantization!r} needs a CUDA GPU (bitsandbytes); on this machine leave quantization "
             f"unset and train the LoRA adapter on the full-precision model."
         )
-    require("bitsandbytes", extra="llm")
+    require("bitsandbytes", extra="quantization")
 
 
 def quantization_config(quantization):

@@ -73,7 +73,7 @@ def transformer_cost(family, params: dict, data: DataShape, probe: Probe, probe_
     """:class:`~mathcls.models.transformer.TransformerClassifier`: tokens per epoch over the measured tokens/s."""
     m = probe.transformer({**params, "max_length": probe_length or params["max_length"]})
     length = int(params["max_length"])
-    train_len, test_len = probe.token_lengths(params["model"], bool(params["normalize"]))
+    train_len, test_len = probe.token_lengths(params["model"], params["normalize"])
     tokens = _mean_tokens(train_len, length)
     epochs = int(params["epochs"])
     fit = m["setup_seconds"] + epochs * data.fold_train * tokens / m["train_tokens_per_s"]
@@ -88,7 +88,7 @@ def setfit_cost(family, params: dict, data: DataShape, probe: Probe, probe_lengt
     embeddings and the head (a frozen body embeds each question once, into the on-disk cache)."""
     enc = probe.encoder({**params, "max_length": probe_length or params["max_length"]})
     length = int(params["max_length"])
-    train_len, test_len = probe.token_lengths(params["model"], bool(params["normalize"]))
+    train_len, test_len = probe.token_lengths(params["model"], params["normalize"])
     train_tokens, test_tokens = _mean_tokens(train_len, length), _mean_tokens(test_len, length)
     rate = enc["encode_tokens_per_s"]
     head = probe.head(int(data.fold_train), enc["dim"], params)["fit_seconds"]
@@ -130,7 +130,7 @@ def _uncached(params: dict, data: DataShape) -> tuple[int, int]:
                             params["normalize"], bf16)
     else:
         store = ShardStore("embeddings", model_identity(params["model"]), int(params["max_length"]),
-                           bool(params["normalize"]))
+                           params["normalize"])
     counts = []
     for texts in (data.train_texts, data.test_texts):
         keys = list(dict.fromkeys(store.key(t) for t in texts))

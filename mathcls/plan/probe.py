@@ -172,7 +172,7 @@ class Probe:
     def transformer(self, params: dict) -> dict:
         """Training and prediction tokens/s of :class:`TransformerClassifier` with ``params``."""
         keep = ("model", "max_length", "batch_size", "precision", "gradient_accumulation_steps", "pooling",
-                "predict_batch_size", "device")
+                "predict_batch_size", "device", "body_dropout", "freeze_layers")
         key = {k: _plain(params.get(k)) for k in keep} | self.neural_device(params.get("device"))
         label = f"max_length={key['max_length']}, batch_size={key['batch_size']}, precision={key['precision']}"
         return self._cached("transformer", key,
@@ -185,14 +185,14 @@ class Probe:
         return self._cached("encoder", key, lambda: measure.encoder_speed(params, self._long_texts, self.clock),
                             f"max_length={key['max_length']}")
 
-    def token_lengths(self, model=None, normalize: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    def token_lengths(self, model=None, normalize=True) -> tuple[np.ndarray, np.ndarray]:
         """Token counts (capped at 512) of the train and test questions under ``model``'s tokenizer."""
         from transformers import AutoTokenizer
 
         from ..embeddings import tokenize
         from ..models._hf import model_identity, resolve_model
 
-        key = (str(model), bool(normalize))
+        key = (str(model), normalize if isinstance(normalize, str) else bool(normalize))
         if key not in self._lengths:
             tok = AutoTokenizer.from_pretrained(str(resolve_model(model)), local_files_only=True)
             identity = "plan-lengths:" + model_identity(model)
