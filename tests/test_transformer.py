@@ -336,6 +336,9 @@ def test_model_names_for_checkpoint_folders():
     ({"callbacks": [object()]}, "callbacks must be a list of (name, callback) pairs or None"),
     ({"label_smoothing": 1.0}, "label_smoothing must be a number in [0, 1)"),
     ({"layer_decay": 0}, "layer_decay must be a number in (0, 1] or None"),
+    ({"freeze_layers": -1}, "freeze_layers must be an integer >= 0"),
+    ({"body_dropout": 1.0}, "body_dropout must be a number in [0, 1) or None"),
+    ({"attn_implementation": "fast"}, "attn_implementation must be one of 'auto', "),
 ])
 def test_bad_parameters_fail_before_any_data_is_read(params, fragment):
     with pytest.raises(ParameterError) as info:
@@ -375,6 +378,78 @@ def test_layer_decay_leaves_the_lower_layers_nearly_untouched(tmp_path, monkeypa
     # the top layer learns at 1/100 of the rate, the embeddings at 1e-14: AdamW's steps scale with the rate
     assert 0 < moved(decayed, top) < 0.05 * moved(plain, top)
     assert moved(decayed, embeddings) < 1e-6 * moved(plain, embeddings)
+
+
+def test_freeze_layers_keeps_the_embeddings_and_lowest_layers_at_their_pretrained_weights(monkeypatch):
+    import torch
+    from safetensors.torch import load_file
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, y = make_corpus(4)
+    pretrained = load_file(str(resolve_model(None) / "model.safetensors"))
+    est = TransformerClassifier(**TINY, validation_fraction=0, freeze_layers=2).fit(texts, y)
+    state = est.model_.body.state_dict()
+    unchanged = [k for k in pretrained if k in state and torch.equal(state[k].float(), pretrained[k].float())]
+    for key in ("embeddings.word_embeddings.weight", "embeddings.LayerNorm.weight",
+                "encoder.layer.0.attention.self.query.weight", "encoder.layer.1.output.dense.weight"):
+        assert key in unchanged
+    for key in ("encoder.layer.2.attention.self.query.weight", "encoder.layer.5.output.dense.weight"):
+        assert key not in unchanged
+    assert (est.predict(texts) == y).mean() > 0.5  # the layers above still learn the task
+
+
+def test_freeze_layers_beyond_the_model_is_one_sentence(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, y = make_corpus(2)
+    with pytest.raises(ParameterError, match=r"^freeze_layers=7 exceeds the model's 6 layers; use at most 6\.$"):
+        TransformerClassifier(**TINY, freeze_layers=7).fit(texts, y)
+
+
+def test_body_dropout_sets_every_dropout_rate_of_the_pretrained_model(monkeypatch):
+    import torch
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, y = make_corpus(2)
+    kept = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0).fit(texts, y)
+    assert kept.model_.body.config.hidden_dropout_prob == 0.1  # all-MiniLM-L6-v2's own rates
+    assert kept.model_.body.config.attention_probs_dropout_prob == 0.1
+    off = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0, body_dropout=0.0).fit(texts, y)
+    assert off.model_.body.config.hidden_dropout_prob == 0.0
+    assert off.model_.body.config.attention_probs_dropout_prob == 0.0
+    # without any dropout, two training-mode passes over the same batch agree exactly
+    body = off.model_.body.train()
+    batch = torch.tensor([[101, 2424, 1996, 2181, 102]])
+    with torch.no_grad():
+        a, b = body(batch).last_hidden_state, body(batch).last_hidden_state
+    assert torch.equal(a, b)
+    body = kept.model_.body.train()
+    with torch.no_grad():
+        assert not torch.equal(body(batch).last_hidden_state, body(batch).last_hidden_state)
+
+
+def test_cpu_training_runs_eager_attention_unless_asked_otherwise(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    texts, y = make_corpus(2)
+    auto = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0, device="cpu").fit(texts, y)
+    assert auto.model_.body.config._attn_implementation == "eager"
+    sdpa = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0, device="cpu",
+                                 attn_implementation="sdpa").fit(texts, y)
+    assert sdpa.model_.body.config._attn_implementation == "sdpa"
+    # the two kernels compute the same attention: same seed, same predictions up to rounding
+    np.testing.assert_allclose(auto.predict_proba(texts), sdpa.predict_proba(texts), atol=0.02)
+    save_model(sdpa, tmp_path / "m")
+    assert load_model(tmp_path / "m").model_.body.config._attn_implementation == "sdpa"
+
+
+def test_dropout_overrides_find_a_decoders_rates(tmp_path):
+    from transformers import Qwen2Config
+
+    Qwen2Config(attention_dropout=0.2, vocab_size=64, hidden_size=16, intermediate_size=32, num_hidden_layers=2,
+                num_attention_heads=2, num_key_value_heads=1).save_pretrained(tmp_path)
+    from mathcls.models._hfmodel import dropout_overrides
+
+    assert dropout_overrides(tmp_path, 0.0) == {"attention_dropout": 0.0}
+    assert dropout_overrides(tmp_path, None) == {}
 
 
 def test_label_smoothing_keeps_the_model_from_certainty(monkeypatch):

@@ -18,6 +18,7 @@ the head is one small file beside it.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -126,10 +127,38 @@ def _load_tokenizer(folder: Path):
     return AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
 
 
-def _load_body(folder: Path, dtype, quantization=None, device=None):
+def dropout_overrides(folder: Path, p) -> dict:
+    """The model config's dropout rates (``hidden_dropout_prob``, ``attention_probs_dropout_prob``,
+    ``attention_dropout``, ``resid_pdrop``...) all set to ``p``, as ``from_pretrained`` keyword
+    arguments; nothing when ``p`` is None (the rates the model was trained with)."""
+    if p is None:
+        return {}
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(folder), local_files_only=True).to_dict()
+    return {key: float(p) for key, value in config.items()
+            if isinstance(value, float) and re.search(r"dropout|pdrop", key) and "classifier" not in key}
+
+
+def attention_kernel(choice: str, device_type: str) -> str | None:
+    """The ``attn_implementation`` to load a model with: ``choice`` itself, or for ``"auto"`` plain
+    matrix products (``"eager"``) on a CPU, whose fused SDPA kernels run the backward pass several
+    times slower than eager attention does, and the model's own default (``None``) elsewhere."""
+    if choice != "auto":
+        return choice
+    return "eager" if device_type == "cpu" else None
+
+
+def _load_body(folder: Path, dtype, quantization=None, device=None, dropout=None, attention=None):
     from transformers import AutoModel
 
     kwargs = {"local_files_only": True, "dtype": dtype}
+    if attention is not None:
+        kwargs["attn_implementation"] = attention
+    try:
+        kwargs.update(dropout_overrides(folder, dropout))
+    except (OSError, ValueError):
+        pass  # from_pretrained below says what is wrong with the folder
     if quantization is not None:
         from ._peft import quantization_config
 
@@ -190,7 +219,7 @@ def build(est, folder: Path, classes):
     lora = est.lora_r is not None
     tokenizer = _load_tokenizer(folder)
     body = _load_body(folder, _base_dtype(lora, est.device_.type, est.mixed_precision_), est.quantization,
-                      est.device_)
+                      est.device_, est.body_dropout, attention_kernel(est.attn_implementation, est.device_.type))
     limit = getattr(body.config, "max_position_embeddings", None)
     if limit and est.max_length > limit:
         raise ParameterError(f"max_length={est.max_length} exceeds the model's {limit} positions; use at most {limit}.")
@@ -203,8 +232,41 @@ def build(est, folder: Path, classes):
         body = apply_lora(body, est.lora_r, est.lora_alpha, est.lora_dropout, est.lora_target_modules)
     torch.manual_seed(int(est.seed or 0))
     module = module_class()(body, len(classes), resolve_pooling(est.pooling, body.config), est.dropout)
+    freeze_bottom(module, est.freeze_layers)
     est.base_model_ = base_reference(est.model, folder) if lora else None
     return tokenizer, module
+
+
+_LAYER_INDEX = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
+
+
+def layer_depths(names) -> dict[str, int | None]:
+    """Depth of each parameter in the stack: 0 for the embeddings, ``k + 1`` for the numbered layer
+    ``k`` (found by its index in the name: ``encoder.layer.3.``, ``layers.3.``, also inside a
+    LoRA-wrapped base), ``None`` for the head and whatever sits above the layers (final norm, pooler)."""
+    depth = {}
+    for name in names:
+        found = _LAYER_INDEX.search(name)
+        depth[name] = int(found.group(1)) + 1 if found else (0 if "embed" in name.lower() else None)
+    return depth
+
+
+def freeze_bottom(module, n_layers: int) -> int:
+    """Stop training the embeddings and the lowest ``n_layers`` layers of ``module`` (0: freeze
+    nothing); returns the number of layers the model has.
+
+    Backpropagation then ends at the first trained layer: the frozen layers' backward pass (two
+    thirds of their cost) is skipped, and their weights need neither gradients nor AdamW state.
+    """
+    depths = layer_depths(name for name, _ in module.named_parameters())
+    n_model = max((d for d in depths.values() if d is not None), default=0)
+    if n_layers > n_model:
+        raise ParameterError(f"freeze_layers={n_layers} exceeds the model's {n_model} layers; use at most {n_model}.")
+    if n_layers:
+        for name, param in module.named_parameters():
+            if depths[name] is not None and depths[name] <= n_layers:
+                param.requires_grad_(False)
+    return n_model
 
 
 def trainable_state(module) -> dict:
@@ -286,7 +348,8 @@ def load(est, folder: Path) -> None:
 
         module.head.load_state_dict(load_file(str(folder / HEAD_WEIGHTS)))
     else:
-        module = _load_legacy(folder, n_classes, pooling, dropout)
+        module = _load_legacy(folder, n_classes, pooling, dropout,
+                              attention_kernel(getattr(est, "attn_implementation", "auto"), device.type))
     est.tokenizer_ = _load_tokenizer(folder)
     _prepare(module.body, est.tokenizer_)
     est.model_ = module.to(device).eval()
@@ -300,18 +363,21 @@ def load(est, folder: Path) -> None:
 def _load_saved_body(est, folder: Path, adapter: dict | None, device):
     import torch
 
+    attention = attention_kernel(getattr(est, "attn_implementation", "auto"), device.type)
+
     if adapter is None:
         for name in ("config.json", "model.safetensors"):
             if not (folder / name).is_file() and not (name == "model.safetensors" and _sharded(folder)):
                 raise ModelFolderError(f"{folder} is missing {name}; the model folder is incomplete, retrain it.")
-        return _load_body(folder, torch.float32)
+        return _load_body(folder, torch.float32, attention=attention)
     from ._peft import base_reference, quiet_peft, resolve_base
 
     if not (folder / "adapter_config.json").is_file():
         raise ModelFolderError(f"{folder} is missing adapter_config.json; the model folder is incomplete, retrain it.")
     base = resolve_base(est.model, adapter.get("base"))
     quantization = adapter.get("quantization") if est.quantization is not None and device.type == "cuda" else None
-    body = _load_body(base, _base_dtype(True, device.type, est.mixed_precision_), quantization, device)
+    body = _load_body(base, _base_dtype(True, device.type, est.mixed_precision_), quantization, device,
+                      attention=attention)
     from peft import PeftModel
 
     with quiet_peft():
@@ -324,13 +390,14 @@ def _sharded(folder: Path) -> bool:
     return (folder / "model.safetensors.index.json").is_file()
 
 
-def _load_legacy(folder: Path, n_classes: int, pooling: str, dropout: float):
+def _load_legacy(folder: Path, n_classes: int, pooling: str, dropout: float, attention=None):
     from safetensors.torch import load_model as load_safetensors
     from transformers import AutoConfig, AutoModel
 
     if not (folder / _LEGACY_WEIGHTS).is_file() or not (folder / "config.json").is_file():
         raise ModelFolderError(f"{folder} is missing {HEAD_WEIGHTS}; the model folder is incomplete, retrain it.")
-    body = AutoModel.from_config(AutoConfig.from_pretrained(str(folder), local_files_only=True))
+    body = AutoModel.from_config(AutoConfig.from_pretrained(str(folder), local_files_only=True),
+                                 **({"attn_implementation": attention} if attention else {}))
     module = module_class()(body, n_classes, pooling, dropout)
     load_safetensors(module, str(folder / _LEGACY_WEIGHTS), device="cpu")
     return module

@@ -15,13 +15,13 @@ The trainer writes its results on the estimator (``model_``, ``history_``, ``glo
 from __future__ import annotations
 
 import math
-import re
 import time
 from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
+from ._hfmodel import layer_depths
 from .callbacks import Checkpointing, EarlyStopping, PrintSpeed, ProgressBar, TensorBoardLogger
 from .validation import Interval
 
@@ -76,21 +76,13 @@ class LengthBucketedBatchSampler:
         return math.ceil(len(self.lengths) / self.batch_size)
 
 
-_LAYER_INDEX = re.compile(r"\.(?:layer|layers|h|block|blocks)\.(\d+)\.")
-
-
 def layer_lr_scales(names, decay) -> dict[str, float]:
     """Learning-rate multiplier per parameter name for layer-wise decay: 1 for the head and whatever
-    sits above the numbered layers (final norm, pooler), ``decay ** k`` for the layer ``k`` below
-    the top, and the lowest for the embeddings. Layers are found by their index in the name
-    (``encoder.layer.3.``, ``layers.3.``, also inside a LoRA-wrapped base); ``decay`` None or 1 is 1
-    everywhere."""
+    sits above the numbered layers, ``decay ** k`` for the layer ``k`` below the top, and the lowest
+    for the embeddings (depths from :func:`layer_depths`); ``decay`` None or 1 is 1 everywhere."""
     if decay is None or float(decay) == 1.0:
         return {name: 1.0 for name in names}
-    depth = {}
-    for name in names:
-        found = _LAYER_INDEX.search(name)
-        depth[name] = int(found.group(1)) + 1 if found else (0 if "embed" in name.lower() else None)
+    depth = layer_depths(names)
     top = max((d for d in depth.values() if d is not None), default=0) + 1
     return {name: float(decay) ** (top - (top if d is None else d)) for name, d in depth.items()}
 

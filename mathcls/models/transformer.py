@@ -69,6 +69,18 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         ``"last"`` (last non-padding token) for decoders, ``"mean"`` for encoders under ``"auto"``.
     dropout : float, default 0.1
         Dropout before the linear head.
+    body_dropout : float or None, default None
+        Every dropout rate inside the pretrained model (hidden, attention...: the config's
+        ``*dropout*`` values, as ``from_pretrained(..., hidden_dropout_prob=0.0)`` would set them);
+        ``None`` keeps the model's own. ``0.0`` also saves drawing the random masks, a sizeable
+        share of a small model's training step on a CPU.
+    freeze_layers : int, default 0
+        Train neither the embeddings nor the lowest ``freeze_layers`` layers: their backward pass and
+        optimiser state are skipped, so each frozen layer saves about two thirds of its cost.
+    attn_implementation : str, default "auto"
+        Passed to ``from_pretrained`` (``"eager"``, ``"sdpa"``, ``"flash_attention_2"``...).
+        ``"auto"``: ``"eager"`` on a CPU, where the fused attention kernels train several times
+        slower than plain matrix products; the model's default on a GPU.
     normalize : bool or "verbalize", default True
         Apply :func:`mathcls.text.normalize_text`; ``"verbalize"`` also reads LaTeX aloud.
     seed : int, default 0
@@ -124,6 +136,10 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         "max_length": [Interval(Integral, 1, None)],
         "pooling": [Options(POOLINGS)],
         "dropout": [Interval(Real, 0, 1, closed="left")],
+        "body_dropout": [Interval(Real, 0, 1, closed="left"), None],
+        "freeze_layers": [Interval(Integral, 0, None)],
+        "attn_implementation": [Options(("auto", "eager", "sdpa", "flash_attention_2", "flash_attention_3",
+                                         "flex_attention"))],
         "logging_dir": [str, os.PathLike, None],
         "output_dir": [str, os.PathLike, None],
         "save_total_limit": [Interval(Integral, 1, None), None],
@@ -150,6 +166,9 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         n_iter_no_change=1,
         pooling="auto",
         dropout=0.1,
+        body_dropout=None,
+        freeze_layers=0,
+        attn_implementation="auto",
         normalize=True,
         seed=0,
         logging_dir=None,
@@ -184,6 +203,9 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         self.n_iter_no_change = n_iter_no_change
         self.pooling = pooling
         self.dropout = dropout
+        self.body_dropout = body_dropout
+        self.freeze_layers = freeze_layers
+        self.attn_implementation = attn_implementation
         self.normalize = normalize
         self.seed = seed
         self.logging_dir = logging_dir

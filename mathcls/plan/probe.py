@@ -172,7 +172,8 @@ class Probe:
     def transformer(self, params: dict) -> dict:
         """Training and prediction tokens/s of :class:`TransformerClassifier` with ``params``."""
         keep = ("model", "max_length", "batch_size", "precision", "gradient_accumulation_steps", "pooling",
-                "predict_batch_size", "device", "body_dropout", "freeze_layers")
+                "predict_batch_size", "device", "body_dropout", "freeze_layers",
+                "attn_implementation")
         key = {k: _plain(params.get(k)) for k in keep} | self.neural_device(params.get("device"))
         label = f"max_length={key['max_length']}, batch_size={key['batch_size']}, precision={key['precision']}"
         return self._cached("transformer", key,
