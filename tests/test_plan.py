@@ -93,8 +93,8 @@ def test_shipped_cpu_config_plans_to_an_hour_and_the_default_follows_it():
     assert shipped["run"] == resolve_config(None)["run"] == {"time_limit": "60m"}
     assert {name: (e["priority"], e.get("budget")) for name, e in shipped["models"].items()} == {
         "tfidf": (1, None), "embed": (2, {"max_length": [128, 256]}),
-        "transformer": (3, {"epochs": [1, 2], "max_length": [64, 96, 128]}),
-        "transformer2": (4, {"epochs": [1, 2], "max_length": [128, 192, 256]})}
+        "transformer": (3, {"epochs": [1, 2, 3], "max_length": [64, 96, 128]}),
+        "transformer2": (4, {"epochs": [1, 2, 3], "max_length": [128, 192, 256]})}
     specs = model_specs(shipped, list(shipped["models"]))
     assert [s.name for s in sorted(specs, key=lambda s: s.priority)] == ["tfidf", "embed", "transformer",
                                                                           "transformer2"]
