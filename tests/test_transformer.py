@@ -427,18 +427,32 @@ def test_body_dropout_sets_every_dropout_rate_of_the_pretrained_model(monkeypatc
         assert not torch.equal(body(batch).last_hidden_state, body(batch).last_hidden_state)
 
 
-def test_cpu_training_runs_eager_attention_unless_asked_otherwise(monkeypatch, tmp_path):
+def test_cpu_training_runs_eager_attention_and_predicts_with_the_models_own(monkeypatch, tmp_path):
+    class Seen:
+        def __init__(self):
+            self.kernels = set()
+
+        def on_batch_end(self, est, step, logs):
+            self.kernels.add(est.model_.body.config._attn_implementation)
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     texts, y = make_corpus(2)
-    auto = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0, device="cpu").fit(texts, y)
-    assert auto.model_.body.config._attn_implementation == "eager"
+    seen = Seen()
+    auto = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0, device="cpu",
+                                 callbacks=[("seen", seen)]).fit(texts, y)
+    assert seen.kernels == {"eager"}
+    assert auto.model_.body.config._attn_implementation == "sdpa"  # all-MiniLM-L6-v2's default
+    seen = Seen()
     sdpa = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0, device="cpu",
-                                 attn_implementation="sdpa").fit(texts, y)
-    assert sdpa.model_.body.config._attn_implementation == "sdpa"
-    # the two kernels compute the same attention: same seed, same predictions up to rounding
+                                 attn_implementation="sdpa", callbacks=[("seen", seen)]).fit(texts, y)
+    assert seen.kernels == {"sdpa"}
+    # the two kernels compute the same attention: same seed, same predictions up to bf16 rounding
     np.testing.assert_allclose(auto.predict_proba(texts), sdpa.predict_proba(texts), atol=0.02)
-    save_model(sdpa, tmp_path / "m")
-    assert load_model(tmp_path / "m").model_.body.config._attn_implementation == "sdpa"
+    eager = TransformerClassifier(**dict(TINY, epochs=1), validation_fraction=0, device="cpu",
+                                  attn_implementation="eager").fit(texts, y)
+    assert eager.model_.body.config._attn_implementation == "eager"
+    save_model(eager, tmp_path / "m")
+    assert load_model(tmp_path / "m").model_.body.config._attn_implementation == "eager"
 
 
 def test_dropout_overrides_find_a_decoders_rates(tmp_path):

@@ -17,6 +17,7 @@ the head is one small file beside it.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from pathlib import Path
@@ -140,13 +141,28 @@ def dropout_overrides(folder: Path, p) -> dict:
             if isinstance(value, float) and re.search(r"dropout|pdrop", key) and "classifier" not in key}
 
 
-def attention_kernel(choice: str, device_type: str) -> str | None:
-    """The ``attn_implementation`` to load a model with: ``choice`` itself, or for ``"auto"`` plain
-    matrix products (``"eager"``) on a CPU, whose fused SDPA kernels run the backward pass several
-    times slower than eager attention does, and the model's own default (``None``) elsewhere."""
-    if choice != "auto":
-        return choice
-    return "eager" if device_type == "cpu" else None
+def attention_kernel(choice: str) -> str | None:
+    """The ``attn_implementation`` to load a model with: ``choice``, or the model's own default
+    (``None``) for ``"auto"`` (:func:`training_attention` changes it while training on a CPU)."""
+    return None if choice == "auto" else choice
+
+
+@contextlib.contextmanager
+def training_attention(body, choice: str, device_type: str):
+    """Eager attention while training on a CPU under ``"auto"``, the model's default again after.
+
+    PyTorch's fused CPU attention (SDPA) runs the backward pass several times slower than plain
+    matrix products, while its forward pass is the faster one: training takes eager, prediction SDPA.
+    """
+    before = getattr(body.config, "_attn_implementation", None)
+    switch = choice == "auto" and device_type == "cpu" and before not in (None, "eager")
+    if switch:
+        body.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        if switch:
+            body.set_attn_implementation(before)
 
 
 def _load_body(folder: Path, dtype, quantization=None, device=None, dropout=None, attention=None):
@@ -219,7 +235,7 @@ def build(est, folder: Path, classes):
     lora = est.lora_r is not None
     tokenizer = _load_tokenizer(folder)
     body = _load_body(folder, _base_dtype(lora, est.device_.type, est.mixed_precision_), est.quantization,
-                      est.device_, est.body_dropout, attention_kernel(est.attn_implementation, est.device_.type))
+                      est.device_, est.body_dropout, attention_kernel(est.attn_implementation))
     limit = getattr(body.config, "max_position_embeddings", None)
     if limit and est.max_length > limit:
         raise ParameterError(f"max_length={est.max_length} exceeds the model's {limit} positions; use at most {limit}.")
@@ -349,7 +365,7 @@ def load(est, folder: Path) -> None:
         module.head.load_state_dict(load_file(str(folder / HEAD_WEIGHTS)))
     else:
         module = _load_legacy(folder, n_classes, pooling, dropout,
-                              attention_kernel(getattr(est, "attn_implementation", "auto"), device.type))
+                              attention_kernel(getattr(est, "attn_implementation", "auto")))
     est.tokenizer_ = _load_tokenizer(folder)
     _prepare(module.body, est.tokenizer_)
     est.model_ = module.to(device).eval()
@@ -363,7 +379,7 @@ def load(est, folder: Path) -> None:
 def _load_saved_body(est, folder: Path, adapter: dict | None, device):
     import torch
 
-    attention = attention_kernel(getattr(est, "attn_implementation", "auto"), device.type)
+    attention = attention_kernel(getattr(est, "attn_implementation", "auto"))
 
     if adapter is None:
         for name in ("config.json", "model.safetensors"):

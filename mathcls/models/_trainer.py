@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._hfmodel import layer_depths
+from ._hfmodel import layer_depths, training_attention
 from .callbacks import Checkpointing, EarlyStopping, PrintSpeed, ProgressBar, TensorBoardLogger
 from .validation import Interval
 
@@ -191,33 +191,35 @@ class Trainer:
         est.global_step_ = 0
         t_start = time.perf_counter()
         est._begin_callbacks()
-        try:
-            for epoch in range(1, est.epochs + 1):
-                est._notify("on_epoch_begin", epoch, len(loader))
-                logs = self._run_epoch(model, loader, epoch)
+        # eager attention while training on a CPU (see training_attention), the default again after
+        with training_attention(est.model_.body, est.attn_implementation, self.device.type):
+            try:
+                for epoch in range(1, est.epochs + 1):
+                    est._notify("on_epoch_begin", epoch, len(loader))
+                    logs = self._run_epoch(model, loader, epoch)
+                    est.model_ = acc.unwrap_model(model)
+                    if len(val_idx):
+                        logs.update(self._validation_scores([ids[i] for i in val_idx], y_idx[val_idx]))
+                    est.history_.append(logs)
+                    est._notify("on_epoch_end", epoch, logs)
+                    acc.wait_for_everyone()  # checkpoints are written by the main process
+                    if est._should_stop():
+                        break
                 est.model_ = acc.unwrap_model(model)
-                if len(val_idx):
-                    logs.update(self._validation_scores([ids[i] for i in val_idx], y_idx[val_idx]))
-                est.history_.append(logs)
-                est._notify("on_epoch_end", epoch, logs)
-                acc.wait_for_everyone()  # checkpoints are written by the main process
-                if est._should_stop():
-                    break
-            est.model_ = acc.unwrap_model(model)
-            est.best_epoch_ = len(est.history_)
-            est.train_seconds_ = time.perf_counter() - t_start
-            est.n_train_examples_ = sum(h["examples"] for h in est.history_)
-            est.train_examples_per_second_ = est.n_train_examples_ / sum(h["seconds"] for h in est.history_)
-        except BaseException:
-            est._end_callbacks(failed=True)
-            raise
-        else:
-            est._end_callbacks()  # early stopping puts the best epoch's weights back here
-        finally:
-            est.model_ = acc.unwrap_model(model).eval()
-            est.model_.to(self.device)
-            acc.free_memory()
-            del est.accelerator_
+                est.best_epoch_ = len(est.history_)
+                est.train_seconds_ = time.perf_counter() - t_start
+                est.n_train_examples_ = sum(h["examples"] for h in est.history_)
+                est.train_examples_per_second_ = est.n_train_examples_ / sum(h["seconds"] for h in est.history_)
+            except BaseException:
+                est._end_callbacks(failed=True)
+                raise
+            else:
+                est._end_callbacks()  # early stopping puts the best epoch's weights back here
+            finally:
+                est.model_ = acc.unwrap_model(model).eval()
+                est.model_.to(self.device)
+                acc.free_memory()
+                del est.accelerator_
 
     def _optimizer(self):
         import torch

@@ -79,8 +79,8 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
         optimiser state are skipped, so each frozen layer saves about two thirds of its cost.
     attn_implementation : str, default "auto"
         Passed to ``from_pretrained`` (``"eager"``, ``"sdpa"``, ``"flash_attention_2"``...).
-        ``"auto"``: ``"eager"`` on a CPU, where the fused attention kernels train several times
-        slower than plain matrix products; the model's default on a GPU.
+        ``"auto"``: the model's default (SDPA for most), except while training on a CPU, where the
+        fused attention kernel's backward pass is several times slower than eager attention.
     normalize : bool or "verbalize", default True
         Apply :func:`mathcls.text.normalize_text`; ``"verbalize"`` also reads LaTeX aloud.
     seed : int, default 0
