@@ -489,6 +489,22 @@ def test_a_first_fold_with_one_off_work_speaks_for_the_family_only_until_a_plain
     assert planner.factor("f") == 1.0
 
 
+def test_folds_too_short_to_time_do_not_reprice_the_run():
+    """The frozen-embedding model of a real 60-minute run: encoding took 188 s (136 planned), then
+    three logistic-regression folds of 1.4 s each, planned at 0.25 s. Read as a fivefold slowdown,
+    they once made the not-yet-seen transformers look twice as slow and shrank them."""
+    spec = ModelSpec(name="embed", family="setfit", priority=1, order=1, params={})
+    embed = ModelPlan(spec, [Option({}, Cost(fold=0.25, once=136.0))], choice=0)
+    t = plan_model("t", 2, [300, 600])
+    planner = Planner([embed, t], cv=4, stack_base=0)
+    embed.status = "running"
+    planner.observe_folds(embed, [187.8, 1.4, 1.5, 1.3], include_once=True)
+    assert planner.factor("setfit") == pytest.approx(187.8 / 136.25)
+    assert planner.factor("f") == pytest.approx(187.8 / 136.25)  # the unseen family: the machine's pace
+    planner.choose(4000)
+    assert planner.model("t").settings == {"size": 1}  # 4 x 600 x 1.38 = 3306 s still fits
+
+
 def test_a_run_spends_most_of_its_limit_when_settings_can_fill_it(comp, tmp_path, fake):
     # 2 folds of 80 rows, 10 batches of 1 s: 20 s per epoch for both folds; any epoch count up to 40
     cfg = fake_config(params={"batch_seconds": 1.0}, budget={"epochs": [1, 2, 3, 4, 6, 8, 10, 12, 14, 16, 18]})

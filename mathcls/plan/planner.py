@@ -34,6 +34,10 @@ STACK_SAFETY = 1.25
 STACK_PAD = 5.0
 #: A model in flight is stopped when its projected finish is later than the deadline by this share.
 LATE_TOLERANCE = 0.03
+#: Folds planned shorter than this say nothing about a family's speed: their time is mostly fixed
+#: overhead (loading, a logistic-regression head on cached embeddings), and a second of it would
+#: read as a fivefold slowdown that also reprices the families not seen yet.
+MIN_EVIDENCE_SECONDS = 10.0
 
 
 @dataclass
@@ -216,7 +220,7 @@ class Planner:
         """Record that ``folds`` folds of ``m`` took ``seconds`` together (their times one by one
         unknown), and learn its family's speed."""
         planned = m.option.cost.fold * folds + (m.option.cost.once if include_once else 0.0)
-        if planned > 0 and seconds > 0 and folds > 0:
+        if planned >= MIN_EVIDENCE_SECONDS and seconds > 0 and folds > 0:
             self._record(m, [seconds / planned])
 
     def observe_folds(self, m: ModelPlan, fold_seconds, include_once: bool) -> None:
@@ -226,13 +230,14 @@ class Planner:
         The family's factor is the median of its folds' observed/planned ratios, so one fold slowed
         by a briefly busy machine does not reprice the rest of the run. A first fold carrying one-off
         work (frozen embeddings of every question) speaks for the family only until a plain fold is
-        seen: its time mostly measures the encoder, not what the later folds cost.
+        seen: its time mostly measures the encoder, not what the later folds cost. Folds planned
+        under :data:`MIN_EVIDENCE_SECONDS` are not evidence.
         """
         cost = m.option.cost
         ratios = []
         for i, seconds in enumerate(fold_seconds):
             planned = cost.fold + (cost.once if i == 0 and include_once else 0.0)
-            if planned > 0 and seconds > 0:
+            if planned >= MIN_EVIDENCE_SECONDS and seconds > 0:
                 ratios.append((i, seconds / planned))
         if include_once and cost.once > 0 and len(ratios) > 1:
             ratios = [(i, r) for i, r in ratios if i > 0]
