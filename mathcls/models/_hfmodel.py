@@ -31,6 +31,22 @@ HEAD_WEIGHTS = "classifier.safetensors"
 HEAD_INFO = "classifier.json"
 HEAD_FORMAT = "mathcls-classification-head"
 POOLINGS = ("auto", "mean", "cls", "last")
+ATTENTION_KERNELS = ("auto", "eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
+
+
+def _model_constraints() -> dict:
+    from numbers import Integral, Real
+
+    from .validation import Interval, Options
+
+    return {"max_length": [Interval(Integral, 1, None)], "pooling": [Options(POOLINGS)],
+            "dropout": [Interval(Real, 0, 1, closed="left")],
+            "body_dropout": [Interval(Real, 0, 1, closed="left"), None],
+            "freeze_layers": [Interval(Integral, 0, None)], "attn_implementation": [Options(ATTENTION_KERNELS)]}
+
+
+#: The constraint-table entries of the parameters that shape the module built here.
+MODEL_CONSTRAINTS = _model_constraints()
 _LEGACY_WEIGHTS = "model.safetensors"  # before the head had its own file: body.* and head.* in one file
 
 _ClassifierModule = None

