@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from numbers import Integral, Real
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import MathclsError, ModelFolderError, ParameterError
 from ..logs import quiet
+from .validation import Interval, Options
 
 HEAD_WEIGHTS = "classifier.safetensors"
 HEAD_INFO = "classifier.json"
@@ -34,19 +36,12 @@ POOLINGS = ("auto", "mean", "cls", "last")
 ATTENTION_KERNELS = ("auto", "eager", "sdpa", "flash_attention_2", "flash_attention_3", "flex_attention")
 
 
-def _model_constraints() -> dict:
-    from numbers import Integral, Real
-
-    from .validation import Interval, Options
-
-    return {"max_length": [Interval(Integral, 1, None)], "pooling": [Options(POOLINGS)],
-            "dropout": [Interval(Real, 0, 1, closed="left")],
-            "body_dropout": [Interval(Real, 0, 1, closed="left"), None],
-            "freeze_layers": [Interval(Integral, 0, None)], "attn_implementation": [Options(ATTENTION_KERNELS)]}
-
-
 #: The constraint-table entries of the parameters that shape the module built here.
-MODEL_CONSTRAINTS = _model_constraints()
+MODEL_CONSTRAINTS = {
+    "max_length": [Interval(Integral, 1, None)], "pooling": [Options(POOLINGS)],
+    "dropout": [Interval(Real, 0, 1, closed="left")], "body_dropout": [Interval(Real, 0, 1, closed="left"), None],
+    "freeze_layers": [Interval(Integral, 0, None)], "attn_implementation": [Options(ATTENTION_KERNELS)],
+}
 _LEGACY_WEIGHTS = "model.safetensors"  # before the head had its own file: body.* and head.* in one file
 
 _ClassifierModule = None
@@ -283,9 +278,9 @@ def layer_depths(names) -> dict[str, int | None]:
     return depth
 
 
-def freeze_bottom(module, n_layers: int) -> int:
+def freeze_bottom(module, n_layers: int) -> None:
     """Stop training the embeddings and the lowest ``n_layers`` layers of ``module`` (0: freeze
-    nothing); returns the number of layers the model has.
+    nothing).
 
     Backpropagation then ends at the first trained layer: the frozen layers' backward pass (two
     thirds of their cost) is skipped, and their weights need neither gradients nor AdamW state.
@@ -298,7 +293,6 @@ def freeze_bottom(module, n_layers: int) -> int:
         for name, param in module.named_parameters():
             if depths[name] is not None and depths[name] <= n_layers:
                 param.requires_grad_(False)
-    return n_model
 
 
 def trainable_state(module) -> dict:
